@@ -1,0 +1,182 @@
+"""On-disk cache of environment snapshots.
+
+The key is a sha256 over: the interpreter path (as given, made absolute, plus its
+realpath and the ``sys.prefix`` it reports, because venv interpreters are symlinks to
+one shared binary), the sorted ``name==version`` list of distributions on its
+``sys.path``, the sorted custom-objects modules (with the stat of their files), the
+environment variables and ``keras.json`` that change what the probe sees, and
+``PROBE_VERSION``. The installed distributions are read by a tiny ``python -c`` in the
+target that lists ``*.dist-info`` folder names; it never imports TensorFlow.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from kcompat.env.model import PROBE_VERSION, Environment
+
+# Environment variables that change what the probe reports.
+KEY_ENV_VARS = (
+    "KERAS_BACKEND",
+    "KERAS_HOME",
+    "TF_USE_LEGACY_KERAS",
+    "CUDA_VISIBLE_DEVICES",
+    "PYTHONPATH",
+)
+
+# Runs in the target interpreter. Standard library only; must stay fast (no metadata
+# parsing, no imports of installed packages): it lists dist-info folder names on sys.path,
+# reads keras.json and stats the custom-objects modules' files.
+_FINGERPRINT_CODE = r"""
+import json, os, sys
+mods = json.loads(sys.argv[1])
+dists = set()
+for entry in sys.path:
+    try:
+        names = os.listdir(entry or ".")
+    except OSError:
+        continue
+    for n in names:
+        if n.endswith(".dist-info"):
+            stem = n[: -len(".dist-info")]
+            name, _, version = stem.partition("-")
+            dists.add("%s==%s" % (name.lower().replace("-", "_").replace(".", "_"), version))
+        elif n.endswith(".egg-info") or n.endswith(".egg-link"):
+            dists.add(n.lower())
+base = os.environ.get("KERAS_HOME")
+if not base:
+    home = os.path.expanduser("~")
+    base = os.path.join(home if os.access(home, os.W_OK) else "/tmp", ".keras")
+kj = None
+try:
+    with open(os.path.join(base, "keras.json"), "rb") as fh:
+        kj = fh.read().decode("utf-8", "replace")
+except OSError:
+    pass
+files = {}
+for mod in mods:
+    parts = mod.split(".")
+    for entry in sys.path + [os.getcwd()]:
+        root = os.path.join(entry or ".", *parts)
+        hit = None
+        for cand in (root + ".py", os.path.join(root, "__init__.py")):
+            if os.path.isfile(cand):
+                hit = cand
+                break
+        if hit:
+            st = os.stat(hit)
+            files[mod] = [os.path.abspath(hit), st.st_size, st.st_mtime_ns]
+            break
+print(json.dumps({"executable": sys.executable, "prefix": sys.prefix,
+                  "version": sys.version, "path": sys.path, "dists": sorted(dists),
+                  "keras_json": kj, "modules": files}))
+"""
+
+
+class FingerprintError(RuntimeError):
+    def __init__(self, message: str, stderr: str = "") -> None:
+        super().__init__(message)
+        self.stderr = stderr
+
+
+def cache_dir() -> Path:
+    env = os.environ.get("KCOMPAT_CACHE_DIR")
+    if env:
+        return Path(env)
+    return Path.home() / ".cache" / "kcompat" / "env"
+
+
+def interpreter_facts(python: str, custom_objects: Sequence[str] = (), timeout: float = 30) -> dict:
+    """What the cache key needs to know about the target, from a fast subprocess."""
+    try:
+        proc = subprocess.run(
+            [python, "-c", _FINGERPRINT_CODE, json.dumps(sorted(custom_objects))],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise FingerprintError(f"could not run {python}: {exc}") from exc
+    if proc.returncode != 0:
+        raise FingerprintError(
+            f"{python} exited with status {proc.returncode} while fingerprinting",
+            proc.stderr,
+        )
+    try:
+        return json.loads(proc.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError) as exc:
+        raise FingerprintError(f"{python} printed no fingerprint", proc.stderr) from exc
+
+
+def fingerprint(
+    python: str,
+    custom_objects: Sequence[str] = (),
+    *,
+    hide_devices: bool = False,
+    facts: dict | None = None,
+) -> str:
+    """The cache key for probing ``python`` with ``custom_objects``."""
+    if facts is None:
+        facts = interpreter_facts(python, custom_objects)
+    payload = {
+        "probe_version": PROBE_VERSION,
+        "interpreter": os.path.abspath(python),
+        "realpath": os.path.realpath(python),
+        "executable": facts.get("executable"),
+        "prefix": facts.get("prefix"),
+        "python_version": facts.get("version"),
+        "sys_path": facts.get("path"),
+        "dists": facts.get("dists"),
+        "keras_json": facts.get("keras_json"),
+        "custom_objects": sorted(custom_objects),
+        "custom_object_files": facts.get("modules"),
+        "env": {name: os.environ.get(name) for name in KEY_ENV_VARS},
+        "hide_devices": hide_devices,
+        "cwd": os.getcwd() if custom_objects else None,
+    }
+    blob = json.dumps(payload, sort_keys=True).encode()
+    return hashlib.sha256(blob).hexdigest()
+
+
+def cache_path(key: str, directory: Path | None = None) -> Path:
+    return (directory or cache_dir()) / f"{key}.json"
+
+
+def load(key: str, directory: Path | None = None) -> Environment | None:
+    """The cached snapshot for ``key``, or None when absent, unreadable or stale."""
+    path = cache_path(key, directory)
+    try:
+        text = path.read_text(encoding="utf-8")
+        env = Environment.model_validate_json(text)
+    except (OSError, ValueError, ValidationError):
+        return None
+    if env.probe_version != PROBE_VERSION or env.fingerprint != key:
+        return None
+    return env.model_copy(update={"source": "cache", "cache_path": str(path)})
+
+
+def store(env: Environment, directory: Path | None = None) -> Path:
+    """Write ``env`` under its fingerprint atomically (temp file + rename)."""
+    path = cache_path(env.fingerprint, directory)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = env.model_copy(update={"source": "probe", "cache_path": None}).model_dump_json()
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    return path

@@ -1,0 +1,147 @@
+"""Typed snapshot of the environment a model must load in.
+
+Built from the JSON the probe script writes (see ``probe_script.py``), from the
+on-disk cache, or from a declared target profile. Nothing here imports
+TensorFlow or Keras.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+# Bump when the probe output changes shape or meaning: it is part of the cache key,
+# so old cache entries are re-probed instead of being misread.
+PROBE_VERSION = "1"
+
+TRACKED_DISTRIBUTIONS = ("tensorflow", "keras", "tf_keras", "h5py", "numpy", "protobuf")
+
+KerasKind = Literal[
+    "layer",
+    "model",
+    "optimizer",
+    "lr_schedule",
+    "loss",
+    "metric",
+    "activation",
+    "initializer",
+    "regularizer",
+    "constraint",
+    "dtype_policy",
+    "object",
+]
+
+
+def _major(version: str | None) -> int | None:
+    if not version:
+        return None
+    head = version.split(".", 1)[0]
+    digits = "".join(ch for ch in head if ch.isdigit())
+    return int(digits) if digits else None
+
+
+class KerasClass(BaseModel):
+    """One class or function that Keras can resolve when it deserializes a config."""
+
+    kind: KerasKind
+    name: str  # the name a config uses to find it (class_name, or a string alias such as "mse")
+    module: str | None = None  # the real ``__module__``, e.g. keras.src.layers.core.dense
+    qualname: str | None = None  # the object's own ``__name__`` when it differs from ``name``
+    registered_name: str | None = None  # keras.saving.get_registered_name(obj)
+    obj_type: Literal["class", "function"] = "class"
+    params: list[str] = Field(default_factory=list)  # named args of __init__ (or of the function)
+    var_kwargs: bool = False  # __init__ takes **kwargs
+    # Named args of the base-class __init__s reached by forwarding **kwargs up the MRO
+    # (an upper bound: it assumes each __init__ passes **kwargs on to super()).
+    base_params: list[str] = Field(default_factory=list)
+    api_names: list[str] = Field(default_factory=list)  # public paths, e.g. keras.layers.Dense
+    framework: Literal["keras", "tf_keras"] | None = None
+
+
+class Device(BaseModel):
+    name: str
+    device_type: str
+
+
+class Environment(BaseModel):
+    """Everything kcompat knows about the interpreter a model will be loaded in."""
+
+    probe_version: str = PROBE_VERSION
+    python: str  # "3.11.7"
+    python_executable: str
+    platform: str
+    versions: dict[str, str | None] = Field(
+        default_factory=lambda: {name: None for name in TRACKED_DISTRIBUTIONS}
+    )
+    keras_backend: str = "tensorflow"  # KERAS_BACKEND, else keras.json "backend", else tensorflow
+    keras_json: dict | None = None
+    tf_use_legacy_keras: bool = False
+    available_backends: list[str] = Field(default_factory=list)
+    devices: list[Device] = Field(default_factory=list)
+    ops: dict[str, list[str]] = Field(default_factory=dict)  # op name -> sorted attr names
+    keras_classes: list[KerasClass] = Field(default_factory=list)
+    tf_keras_classes: list[KerasClass] = Field(default_factory=list)
+    custom_objects: list[KerasClass] = Field(default_factory=list)
+    custom_object_modules: list[str] = Field(default_factory=list)
+    errors: list[str] = Field(default_factory=list)
+    probe_seconds: float = 0.0
+    fingerprint: str = ""  # the cache key this snapshot is stored under
+    # Where this object came from in this run; not a fact about the target environment.
+    source: Literal["probe", "cache", "profile"] = "probe"
+    cache_path: str | None = None
+
+    @property
+    def from_cache(self) -> bool:
+        return self.source == "cache"
+
+    @property
+    def keras_major(self) -> int | None:
+        """Major version of the ``keras`` distribution (2 or 3), or None when absent."""
+        return _major(self.versions.get("keras"))
+
+    @property
+    def tensorflow_major_minor(self) -> tuple[int, int] | None:
+        version = self.versions.get("tensorflow")
+        if not version:
+            return None
+        parts = version.split(".")
+        try:
+            return int(parts[0]), int("".join(ch for ch in parts[1] if ch.isdigit()) or 0)
+        except (IndexError, ValueError):
+            return None
+
+    @property
+    def tf_keras_major(self) -> int | None:
+        """Major version of the Keras you get through ``tf.keras``.
+
+        TF < 2.16 bundles Keras 2. From TF 2.16 ``tf.keras`` is Keras 3, unless
+        ``TF_USE_LEGACY_KERAS`` is set and the ``tf_keras`` package (Keras 2) is
+        installed. None when TensorFlow is not installed.
+        """
+        tf_version = self.tensorflow_major_minor
+        if tf_version is None:
+            return None
+        if tf_version < (2, 16):
+            return 2
+        if self.tf_use_legacy_keras and self.versions.get("tf_keras"):
+            return 2
+        return self.keras_major
+
+    def find_class(
+        self, name: str, kind: str | None = None, framework: str = "keras"
+    ) -> KerasClass | None:
+        """First known class/function named ``name`` (optionally of one ``kind``)."""
+        pool = self.tf_keras_classes if framework == "tf_keras" else self.keras_classes
+        for entry in pool:
+            if entry.name == name and (kind is None or entry.kind == kind):
+                return entry
+        return None
+
+    def summary_counts(self) -> dict[str, int]:
+        return {
+            "ops": len(self.ops),
+            "keras_classes": len(self.keras_classes),
+            "tf_keras_classes": len(self.tf_keras_classes),
+            "custom_objects": len(self.custom_objects),
+        }
