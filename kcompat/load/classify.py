@@ -1,0 +1,81 @@
+"""Map a guarded-load failure message to a rule code.
+
+A small ordered table of ``(regex, code, formats)``: the first row whose regex matches the
+exception message (then, failing that, the traceback tail) wins. ``formats`` narrows a row to
+some artifact formats (the same Keras message means KC204 on a SavedModel and KC108 on a
+checkpoint). Anything that matches no row is KC801. Process-level outcomes (crash, timeout,
+oom, safe_mode refusal) and cross-attempt outcomes (KC805, KC806) are set by the runner.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import NamedTuple
+
+
+class Row(NamedTuple):
+    pattern: re.Pattern[str]
+    code: str
+    formats: tuple[str, ...] | None = None
+
+
+def _r(p: str) -> re.Pattern[str]:
+    return re.compile(p, re.IGNORECASE | re.DOTALL)
+
+
+SAFE_MODE = _r(r"Requested the deserialization of a .*Lambda|safe_mode=False|`safe_mode`|enable_unsafe_deserialization")
+
+# Order matters: more specific rows first.
+TABLE: tuple[Row, ...] = (
+    Row(_r(r"version https://git-lfs"), "KC101"),
+    Row(_r(r"truncated file|file signature not found"), "KC102"),
+    Row(_r(r"bad marshal data|unknown opcode"), "KC206"),
+    Row(SAFE_MODE, "KC701"),
+    Row(_r(r"PerReplica"), "KC809"),
+    Row(_r(r"Unknown optimizer"), "KC401"),
+    Row(_r(r"Argument\(s\) not recognized|decay is deprecated|`decay` is no longer supported"), "KC402"),
+    Row(_r(r"not a KerasSaveable subclass"), "KC404"),
+    Row(_r(r"parent module keras\.src\.engine|keras\.src\.models|keras\.src\.engine"), "KC203"),
+    Row(_r(r"Unknown layer|Could not locate class|Unknown (object|class|activation|loss|metric)"), "KC301"),
+    Row(_r(r"Unrecognized keyword arguments|Keyword argument not understood"), "KC302"),
+    Row(_r(r"File format not supported"), "KC204", ("saved-model",)),
+    Row(_r(r"File format not supported"), "KC108", ("tf-checkpoint",)),
+    Row(_r(r"No model found in config file|No model config found"), "KC107"),
+    Row(_r(r"Op type not registered"), "KC604"),
+    Row(_r(r"NodeDef mentions attr"), "KC605"),
+    Row(_r(r"'_UserObject' object has no attribute 'add_slot'"), "KC606"),
+    Row(_r(r"^'?serving_default'?$|KeyError: '?serving_default"), "KC601"),
+    Row(_r(r"only supports the NHWC"), "KC503"),
+    Row(_r(r"has type float16 that does not match|has type bfloat16 that does not match"), "KC504"),
+)
+
+FALLBACK = "KC801"
+PROCESS_CODES = {"crash": "KC802", "timeout": "KC803", "oom": "KC804", "refused-unsafe": "KC701"}
+
+
+def classify(
+    message: str | None,
+    *,
+    exception_type: str | None = None,
+    traceback: str | None = None,
+    fmt: str | None = None,
+) -> str:
+    """Return the rule code for one failure (KC801 when nothing matches)."""
+    texts = [message or ""]
+    if exception_type == "KeyError":
+        texts[0] = f"KeyError: {texts[0]}"
+    if traceback:
+        texts.append(traceback)
+    for text in texts:
+        if not text:
+            continue
+        for row in TABLE:
+            if row.formats is not None and fmt not in row.formats:
+                continue
+            if row.pattern.search(text):
+                return row.code
+    return FALLBACK
+
+
+def is_safe_mode_refusal(message: str | None) -> bool:
+    return bool(message) and bool(SAFE_MODE.search(message or "")) and "lambda" in (message or "").lower()

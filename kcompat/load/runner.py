@@ -1,0 +1,435 @@
+"""Parent side of the guarded load: spawn, watch, contain, collect. Imports no TF/Keras.
+
+How a matrix runs
+-----------------
+* **One process per strategy, loaders in sequence.** TF import costs seconds (about 5 s here), so a
+  worker process sets up ONE strategy and then runs every applicable loader for it in order; each
+  loader's Keras/TF state is cleared between attempts (``clear_session`` + ``gc``). Strategies run in
+  parallel, up to ``jobs`` processes (the multi-worker group counts as 2).
+* **Fallback to one process per attempt.** If the worker dies (signal, non-zero exit) or is killed
+  (timeout, memory cap) in the middle of attempt *A*, *A* is recorded as crash / timeout / oom with the
+  signal and the tail of its output, and every loader still left for that strategy is re-run in a
+  fresh process of its own. A poisoned process never hosts another attempt.
+* **Containment per process group.** Each worker starts in a new session (its own process group),
+  optionally inside ``unshare -n`` (no network; detected once per interpreter with
+  ``unshare -n true``). The parent polls every ~100 ms: the events file (which attempt is in flight,
+  to restart the per-attempt timeout), and the resident set size of every process in the group, read
+  from ``/proc/<pid>/statm``. RLIMIT_AS is useless with TF (it reserves huge virtual ranges), and the
+  cgroup v2 memory controller is only used when it can be delegated (see ``_cgroup_v2_usable``);
+  otherwise the RSS watch is the cap. Timeout or cap means ``killpg(SIGKILL)``.
+* **Clean environment.** Each process runs in a fresh temporary directory with its own ``HOME`` and
+  ``KERAS_HOME`` (so ``~/.keras`` is empty), and imports user modules only when ``custom_objects``
+  names them.
+* **Multi-worker.** A launcher (the same worker script, in ``mwms`` mode, no TF) brings loopback up
+  inside the new network namespace and starts two real worker processes with ``TF_CONFIG`` naming
+  ``127.0.0.1:<port>`` pairs picked at run time. Each worker loads the model and reports
+  ``num_replicas_in_sync``; the attempt carries both reports in ``worker_replicas``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+WORKER = str(Path(__file__).with_name("_worker.py"))
+PAGE = os.sysconf("SC_PAGE_SIZE")
+POLL_S = 0.1
+
+
+@lru_cache(maxsize=None)
+def unshare_net_works() -> bool:
+    """True when ``unshare -n`` can create a network namespace here (root in a container, usually)."""
+    exe = shutil.which("unshare")
+    if not exe:
+        return False
+    try:
+        return subprocess.run([exe, "-n", "true"], capture_output=True, timeout=10).returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        return False
+
+
+@lru_cache(maxsize=None)
+def _cgroup_v2_usable() -> bool:
+    """A writable cgroup v2 hierarchy with the memory controller delegated to its root."""
+    root = Path("/sys/fs/cgroup")
+    try:
+        ctrls = (root / "cgroup.controllers").read_text().split()
+        sub = (root / "cgroup.subtree_control").read_text().split()
+    except OSError:
+        return False
+    return "memory" in ctrls and "memory" in sub and os.access(root, os.W_OK)
+
+
+def free_ports(n: int) -> list[int]:
+    socks, ports = [], []
+    for _ in range(n):
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        socks.append(s)
+        ports.append(s.getsockname()[1])
+    for s in socks:
+        s.close()
+    return ports
+
+
+def group_pids(pgid: int) -> list[int]:
+    pids = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", "rb") as f:
+                data = f.read()
+        except OSError:
+            continue
+        # field 5 (pgrp) comes after the ')' that closes the command name
+        rest = data[data.rfind(b")") + 2 :].split()
+        if len(rest) > 2 and int(rest[2]) == pgid:
+            pids.append(int(entry.name))
+    return pids
+
+
+def rss_mb(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/statm", "rb") as f:
+            return int(f.read().split()[1]) * PAGE / 2**20
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+def signal_name(returncode: int | None) -> str | None:
+    if returncode is None or returncode >= 0:
+        return None
+    try:
+        return signal.Signals(-returncode).name
+    except ValueError:
+        return f"SIG{-returncode}"
+
+
+def tail(path: Path, lines: int = 20, chars: int = 4000) -> str:
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:
+        return ""
+    return "\n".join(text.rstrip().splitlines()[-lines:])[-chars:]
+
+
+@dataclass
+class RawResult:
+    """What one worker run produced for one loader, before classification."""
+
+    loader: str
+    data: dict = field(default_factory=dict)  # the worker's result dict, or a synthesised one
+    worker_results: list[dict] = field(default_factory=list)  # multi-worker: one per worker
+
+
+@dataclass
+class Job:
+    path: str
+    fmt: str
+    strategy: str
+    loaders: list[str]
+    python: str
+    unsafe: bool
+    timeout_s: float
+    memory_mb: int
+    inputs_npz: str | None
+    config_path: str | None
+    custom_objects: list[str]
+    base_tmp: str
+    keep_dirs: bool = False
+
+
+class Launch:
+    """One worker process (or MWMS launcher + 2 workers) running a list of loaders for one strategy."""
+
+    def __init__(self, job: Job, loaders: list[str], tag: str) -> None:
+        self.job = job
+        self.loaders = loaders
+        self.n_workers = 2 if job.strategy == "multi-worker" else 1
+        self.dir = Path(tempfile.mkdtemp(prefix=f"{job.strategy}-{tag}-", dir=job.base_tmp))
+        self.home = self.dir / "home"
+        self.work = self.dir / "work"
+        self.home.mkdir()
+        self.work.mkdir()
+        self.isolation = ["subprocess", "process-group", "tmp-home", "rss-watch"]
+        self.net_isolated = unshare_net_works()
+        self.isolation.append("unshare-net" if self.net_isolated else "net-shared")
+
+    def spec(self) -> dict:
+        j = self.job
+        return {
+            "path": os.path.abspath(j.path),
+            "fmt": j.fmt,
+            "strategy": j.strategy,
+            "loaders": self.loaders,
+            "unsafe": j.unsafe,
+            "inputs_npz": os.path.abspath(j.inputs_npz) if j.inputs_npz else None,
+            "config_path": os.path.abspath(j.config_path) if j.config_path else None,
+            "custom_objects": [os.path.abspath(c) if c.endswith(".py") else c for c in j.custom_objects],
+            "out_dir": str(self.dir),
+            "net_isolated": self.net_isolated,
+            "ports": free_ports(2) if self.n_workers == 2 else [],
+        }
+
+    def env(self) -> dict:
+        env = dict(os.environ)
+        env.update(
+            HOME=str(self.home),
+            KERAS_HOME=str(self.home / ".keras"),
+            TMPDIR=str(self.work),
+            PYTHONDONTWRITEBYTECODE="1",
+            PYTHONUNBUFFERED="1",
+        )
+        env.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
+        env.pop("TF_CONFIG", None)
+        return env
+
+    def run(self) -> tuple[dict[str, RawResult], list[str]]:
+        """Run; return results for the loaders that finished or failed, plus loaders never started."""
+        spec = self.spec()
+        spec_path = self.dir / "spec.json"
+        spec_path.write_text(json.dumps(spec))
+        mode = "mwms" if self.n_workers == 2 else "run"
+        cmd = [self.job.python, WORKER, mode, str(spec_path)]
+        if self.net_isolated:
+            cmd = [shutil.which("unshare") or "unshare", "-n", "--", *cmd]
+        out_log = open(self.dir / "process.log", "wb")
+        t_launch = time.time()
+        proc = subprocess.Popen(
+            cmd, cwd=self.work, env=self.env(), stdout=out_log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        pgid = proc.pid
+        offsets = [0] * self.n_workers
+        state = [{"ready": False, "current": None, "since": t_launch, "ended": {}, "order": []} for _ in range(self.n_workers)]
+        killed: str | None = None  # 'timeout' | 'oom'
+        peak = 0.0
+        while True:
+            done = proc.poll() is not None
+            for i in range(self.n_workers):
+                offsets[i] = self._read_events(i, offsets[i], state[i])
+            if done:
+                break
+            now = time.time()
+            # per-attempt timeout (the start-up phase gets its own timeout_s)
+            for st in state:
+                if now - st["since"] > self.job.timeout_s:
+                    killed = "timeout"
+            pids = group_pids(pgid)
+            rss = [rss_mb(p) for p in pids]
+            total = sum(rss)
+            peak = max(peak, total)
+            if rss and (max(rss) > self.job.memory_mb or total > self.job.memory_mb * self.n_workers + 300):
+                killed = "oom"
+            if all(st.get("done") for st in state):
+                # everyone reported done; give the process a moment to exit on its own
+                try:
+                    proc.wait(timeout=max(10.0, self.job.timeout_s / 4))
+                except subprocess.TimeoutExpired:
+                    killed = killed or "hung-at-exit"
+            if killed:
+                try:
+                    os.killpg(pgid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                proc.wait()
+                for i in range(self.n_workers):
+                    offsets[i] = self._read_events(i, offsets[i], state[i])
+                break
+            time.sleep(POLL_S)
+        out_log.close()
+        # stragglers in the group (children that outlived the leader)
+        for p in group_pids(pgid):
+            try:
+                os.kill(p, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        return self._collect(proc.returncode, killed, state, peak)
+
+    def _read_events(self, i: int, offset: int, st: dict) -> int:
+        path = self.dir / f"events-{i}.jsonl"
+        try:
+            with open(path, "rb") as f:
+                f.seek(offset)
+                chunk = f.read()
+        except OSError:
+            return offset
+        end = chunk.rfind(b"\n") + 1
+        for line in chunk[:end].splitlines():
+            try:
+                ev = json.loads(line)
+            except ValueError:
+                continue
+            kind = ev.get("event")
+            if kind == "ready":
+                st["ready"] = True
+                st["since"] = ev["t"]
+                st["ready_info"] = ev
+            elif kind == "start":
+                st["current"] = ev["loader"]
+                st["since"] = ev["t"]
+                if ev["loader"] not in st["order"]:
+                    st["order"].append(ev["loader"])
+            elif kind == "end":
+                st["ended"][ev["loader"]] = ev["result"]
+                st["current"] = None
+                st["since"] = ev["t"]
+            elif kind == "done":
+                st["done"] = True
+                st["since"] = ev["t"]
+        return offset + end
+
+    def _worker_rc(self, proc_rc: int | None) -> list[int | None]:
+        if self.n_workers == 1:
+            return [proc_rc]
+        try:
+            info = json.loads((self.dir / "launcher.json").read_text())
+            return list(info["workers"])
+        except (OSError, ValueError, KeyError):
+            return [proc_rc] * self.n_workers
+
+    def _log_for(self, i: int, loader: str | None) -> Path:
+        if loader is None:
+            return self.dir / f"w{i}" / "startup.log"
+        return self.dir / f"w{i}" / loader / "log.txt"
+
+    def _collect(self, rc, killed, state, peak) -> tuple[dict[str, RawResult], list[str]]:
+        wrc = self._worker_rc(rc)
+        results: dict[str, RawResult] = {}
+        all_started: list[str] = []
+        for st in state:
+            for name in st["order"]:
+                if name not in all_started:
+                    all_started.append(name)
+        inflight_failure = None
+        for loader in all_started:
+            per_worker = []
+            for i, st in enumerate(state):
+                if loader in st["ended"]:
+                    per_worker.append(dict(st["ended"][loader]))
+                    continue
+                # started (on some worker) but never ended: this is where the process died
+                status, sig = self._death(killed, wrc[i])
+                d = {
+                    "loader": loader,
+                    "status": status,
+                    "signal": sig,
+                    "stdout_tail": tail(self._log_for(i, loader if loader in st["order"] else st["current"])),
+                    "wall_s": time.time() - st["since"] if status != "crash" else None,
+                    "notes": [self._death_note(status, wrc[i], peak)],
+                }
+                if self.n_workers == 2:
+                    d["notes"].append(f"worker {i} of 2")
+                per_worker.append(d)
+                inflight_failure = loader
+            results[loader] = RawResult(loader, self._pick(per_worker), per_worker)
+        never_started = [lo for lo in self.loaders if lo not in results]
+        # keras failed (crash/timeout/oom) => the worker's automatic compile=False retry never ran
+        if inflight_failure == "keras" and "keras-nocompile" not in results and "keras-nocompile" not in never_started:
+            never_started.insert(0, "keras-nocompile")
+        if inflight_failure is None and never_started and (rc not in (0, None) or killed):
+            # died before the first attempt started: charge it to all loaders of this launch
+            status, sig = self._death(killed, rc)
+            for lo in never_started:
+                results[lo] = RawResult(
+                    lo,
+                    {
+                        "loader": lo,
+                        "status": status,
+                        "signal": sig,
+                        "stdout_tail": tail(self.dir / "process.log") or tail(self._log_for(0, None)),
+                        "notes": [self._death_note(status, rc, peak) + " (during start-up, before loading)"],
+                    },
+                )
+            never_started = []
+        for r in results.values():
+            r.data.setdefault("notes", [])
+            r.data["isolation"] = self.isolation
+        return results, never_started
+
+    @staticmethod
+    def _pick(per_worker: list[dict]) -> dict:
+        for d in per_worker:
+            if d.get("status") != "ok":
+                return d
+        return per_worker[0]
+
+    @staticmethod
+    def _death(killed: str | None, rc: int | None) -> tuple[str, str | None]:
+        if killed == "timeout" or killed == "hung-at-exit":
+            return "timeout", "SIGKILL"
+        if killed == "oom":
+            return "oom", "SIGKILL"
+        sig = signal_name(rc)
+        if sig == "SIGKILL":
+            # killed from outside (the kernel OOM killer most likely)
+            return "oom", sig
+        return "crash", sig
+
+    def _death_note(self, status: str, rc: int | None, peak: float) -> str:
+        if status == "timeout":
+            return f"killed after {self.job.timeout_s:g} s without finishing the attempt"
+        if status == "oom":
+            return f"killed at the memory cap of {self.job.memory_mb} MB (peak RSS of the process group {peak:.0f} MB)"
+        if rc is not None and rc > 0:
+            return f"the process exited with code {rc} in the middle of the attempt"
+        return f"the process died from {signal_name(rc)}"
+
+
+def run_job(job: Job) -> list[RawResult]:
+    """All loaders of one strategy, with fallback to one process per attempt after a failure."""
+    out: list[RawResult] = []
+    remaining = list(job.loaders)
+    isolate = False
+    n = 0
+    while remaining:
+        batch = [remaining[0]] if isolate else list(remaining)
+        launch = Launch(job, batch, f"{n}")
+        n += 1
+        results, never = launch.run()
+        out.extend(results.values())
+        if any(r.data.get("status") in ("crash", "timeout", "oom") for r in results.values()):
+            isolate = True
+        if not results and never == batch:
+            for lo in batch:  # nothing happened at all: do not loop forever
+                out.append(RawResult(lo, {"loader": lo, "status": "crash", "notes": ["the worker produced nothing"]}))
+            never = []
+        rest = [lo for lo in remaining if lo not in batch and lo not in results and lo not in never]
+        remaining = list(never) + rest
+    return out
+
+
+class Slots:
+    """A counting semaphore that can take several slots at once (the MWMS pair takes 2)."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.free = n
+        self.cv = threading.Condition()
+
+    def acquire(self, k: int) -> int:
+        k = min(k, self.n)
+        with self.cv:
+            self.cv.wait_for(lambda: self.free >= k)
+            self.free -= k
+        return k
+
+    def release(self, k: int) -> None:
+        with self.cv:
+            self.free += k
+            self.cv.notify_all()
+
+
+def default_python() -> str:
+    return sys.executable
