@@ -1,0 +1,5 @@
+import sys
+
+from kcompat.cli import main
+
+sys.exit(main())

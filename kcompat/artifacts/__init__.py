@@ -1,0 +1,82 @@
+"""detect + readers: turn a path into an Artifact of facts, reading metadata only."""
+
+from __future__ import annotations
+
+import os
+import re
+import traceback
+from pathlib import Path
+
+import h5py
+
+from kcompat.artifacts.checkpoint import read_checkpoint
+from kcompat.artifacts.detect import detect, discover
+from kcompat.artifacts.hdf5 import read_hdf5
+from kcompat.artifacts.kerasfile import load_json, read_keras_dir, read_keras_zip
+from kcompat.artifacts.keras_config import apply_model_config
+from kcompat.artifacts.savedmodel import read_saved_model
+from kcompat.model import Artifact, Format, Problem
+
+__all__ = ["detect", "discover", "read_artifact"]
+
+
+def read_lfs_pointer(artifact: Artifact, path: Path) -> None:
+    text = path.read_bytes()[:1024].decode("utf-8", "replace")
+    for key in ("oid", "size"):
+        match = re.search(rf"^{key} (\S+)", text, re.M)
+        if match:
+            artifact.notes[f"lfs_{key}"] = match.group(1)
+
+
+def read_json_config(artifact: Artifact, path: Path) -> None:
+    data = load_json(artifact, path.name, path.read_bytes())
+    if data is not None:
+        artifact.keras_version = data.get("keras_version") if isinstance(data.get("keras_version"), str) else None
+        artifact.backend = data.get("backend") if isinstance(data.get("backend"), str) else None
+        apply_model_config(artifact, data)
+
+
+def read_hdf5_file(artifact: Artifact, path: Path) -> None:
+    try:
+        with h5py.File(path, "r") as handle:
+            read_hdf5(artifact, handle)
+    except Exception as exc:  # h5py raises OSError, KeyError, RuntimeError or ValueError on damage
+        artifact.problems.append(Problem(kind="hdf5-corrupt", detail=f"{type(exc).__name__}: {exc}"[:400]))
+
+
+READERS = {
+    Format.hdf5_other: read_hdf5_file,
+    Format.keras_zip: read_keras_zip,
+    Format.keras_dir: read_keras_dir,
+    Format.saved_model: read_saved_model,
+    Format.tf_checkpoint: read_checkpoint,
+    Format.json_config: read_json_config,
+    Format.lfs_pointer: read_lfs_pointer,
+}
+
+
+def read_artifact(path: Path) -> Artifact:
+    """Never raises for bad input: what cannot be read becomes a Problem on the Artifact."""
+    fmt = detect(path)
+    artifact = Artifact(path=str(path), format=fmt)
+    try:
+        if path.is_file():
+            artifact.size_bytes = path.stat().st_size
+        reader = READERS.get(fmt)
+        if reader is not None:
+            reader(artifact, path)
+    except PermissionError as exc:
+        artifact.format = Format.unreadable
+        artifact.problems.append(Problem(kind="unreadable", detail=str(exc)))
+    except Exception as exc:  # a reader bug must not end the run; it is reported as a finding
+        artifact.problems.append(Problem(
+            kind="reader-error", detail=f"{type(exc).__name__}: {exc}"[:400],
+            member="".join(traceback.format_exception_only(type(exc), exc)).strip()[:200]))
+    if fmt is Format.unreadable or (path.exists() and not os.access(path, os.R_OK)):
+        artifact.format = Format.unreadable
+    if artifact.keras_version:
+        major = artifact.keras_version.split(".")[0]
+        artifact.keras_major = int(major) if major.isdigit() else None
+    if not artifact.tensorflow_version and artifact.saved_model:
+        artifact.tensorflow_version = artifact.saved_model.tensorflow_version
+    return artifact

@@ -1,0 +1,60 @@
+"""Read a TF checkpoint (object-based or name-based) from its index: names, dtypes, shapes."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from kcompat.artifacts.detect import checkpoint_prefix
+from kcompat.artifacts.tfindex import BundleIndexError, read_index
+from kcompat.model import Artifact, Problem, Weight
+
+SLOT_MARKER = "/.OPTIMIZER_SLOT/"
+
+
+def resolve_prefix(path: Path) -> Path | None:
+    """A checkpoint directory names its latest prefix in the `checkpoint` file."""
+    if path.is_dir() or path.name == "checkpoint":
+        folder = path if path.is_dir() else path.parent
+        state = folder / "checkpoint"
+        if state.is_file():
+            match = re.search(r'^model_checkpoint_path:\s*"([^"]+)"', state.read_text("utf-8", "replace"), re.M)
+            if match:
+                named = Path(match.group(1))
+                return named if named.is_absolute() else folder / named
+        indexes = sorted(folder.glob("*.index"))
+        return indexes[-1].with_suffix("") if indexes else None
+    return checkpoint_prefix(path) or path
+
+
+def read_bundle(artifact: Artifact, prefix: Path, member: str | None = None) -> None:
+    index = prefix.with_name(prefix.name + ".index")
+    try:
+        bundle = read_index(index)
+    except (BundleIndexError, OSError) as exc:
+        artifact.problems.append(Problem(kind="checkpoint-index-corrupt", member=member or index.name, detail=str(exc)))
+        return
+    artifact.checkpoint_keys = [e.key for e in bundle.entries]
+    artifact.weights = [
+        Weight(name=e.key, shape=[d if d is not None else -1 for d in (e.shape or [])], dtype=e.dtype)
+        for e in bundle.entries
+        if SLOT_MARKER not in e.key and not e.key.startswith(("_CHECKPOINTABLE_OBJECT_GRAPH", "optimizer/"))
+    ]
+    artifact.optimizer_weight_count = sum(SLOT_MARKER in e.key for e in bundle.entries)
+    missing = [
+        f"{prefix.name}.data-{i:05d}-of-{bundle.num_shards:05d}"
+        for i in range(bundle.num_shards)
+        if not prefix.with_name(f"{prefix.name}.data-{i:05d}-of-{bundle.num_shards:05d}").is_file()
+    ]
+    if missing:
+        artifact.problems.append(Problem(kind="checkpoint-shard-missing", member=missing[0],
+                                         detail=f"{len(missing)} data shard(s) missing: {', '.join(missing[:3])}"))
+
+
+def read_checkpoint(artifact: Artifact, path: Path) -> None:
+    prefix = resolve_prefix(path)
+    if prefix is None or not prefix.with_name(prefix.name + ".index").is_file():
+        artifact.problems.append(Problem(kind="checkpoint-index-corrupt", detail="no .index file found for this checkpoint"))
+        return
+    artifact.notes["checkpoint_prefix"] = str(prefix)
+    read_bundle(artifact, prefix)

@@ -1,0 +1,95 @@
+"""Read Keras HDF5 files: attributes and dataset metadata only, never dataset contents."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import h5py
+
+from kcompat.artifacts.keras_config import apply_model_config, collect_objects, training_config
+from kcompat.model import Artifact, Format, Problem, Weight
+
+MAX_ATTR_BYTES = 64 * 1024 * 1024
+MAX_DATASETS = 200_000
+
+
+def text_attr(attrs, key: str) -> tuple[str | None, str | None]:
+    """An attribute as text, and its stored type: h5py 2 wrote bytes, h5py 3 writes str."""
+    if key not in attrs:
+        return None, None
+    value = attrs[key]
+    stored = type(value).__name__
+    if hasattr(value, "tobytes") and not isinstance(value, (bytes, str)):
+        value = value.tobytes() if value.dtype.kind == "S" else str(value)
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    return str(value), stored
+
+
+def json_attr(artifact: Artifact, attrs, key: str) -> Any:
+    text, _ = text_attr(attrs, key)
+    if text is None:
+        return None
+    if len(text) > MAX_ATTR_BYTES:
+        artifact.problems.append(Problem(kind="config-unparseable", member=key,
+                                         detail=f"attribute {key} is {len(text)} bytes, over the limit"))
+        return None
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        artifact.problems.append(Problem(kind="config-unparseable", member=key,
+                                         detail=f"attribute {key} is not valid JSON: {exc}"))
+        return None
+
+
+def inventory(group: h5py.Group, artifact: Artifact) -> list[Weight]:
+    weights: list[Weight] = []
+
+    def visit(name: str, obj: Any) -> None:
+        if isinstance(obj, h5py.Dataset) and len(weights) < MAX_DATASETS:
+            weights.append(Weight(name=name, shape=list(obj.shape or ()), dtype=str(obj.dtype)))
+
+    group.visititems(visit)
+    return weights
+
+
+def classify(handle: h5py.File) -> Format:
+    attrs = handle.attrs
+    if "model_config" in attrs:
+        return Format.hdf5_model
+    if "layer_names" in attrs:
+        return Format.hdf5_weights
+    if "layers" in handle and isinstance(handle["layers"], h5py.Group):
+        return Format.hdf5_weights_v3
+    return Format.hdf5_other
+
+
+def read_hdf5(artifact: Artifact, handle: h5py.File) -> None:
+    """Fill an Artifact from an open HDF5 file (a file on disk or a member of a .keras zip)."""
+    attrs = handle.attrs
+    artifact.format = classify(handle) if artifact.format in (Format.hdf5_other,) else artifact.format
+    artifact.keras_version, stored = text_attr(attrs, "keras_version")
+    if stored:
+        artifact.notes["keras_version_attr_type"] = stored
+    artifact.backend, _ = text_attr(attrs, "backend")
+    config = json_attr(artifact, attrs, "model_config")
+    if config is not None:
+        apply_model_config(artifact, config)
+    training = json_attr(artifact, attrs, "training_config")
+    if isinstance(training, dict):
+        artifact.training = training_config(training)
+        collect_objects(training, "training_config", artifact.objects)
+    if "model_weights" in handle:
+        artifact.weights = inventory(handle["model_weights"], artifact)
+    elif artifact.format in (Format.hdf5_weights, Format.hdf5_weights_v3):
+        artifact.weights = inventory(handle, artifact)
+        if artifact.format is Format.hdf5_weights_v3:
+            artifact.weights = [w for w in artifact.weights if not w.name.startswith("optimizer/")]
+    optimizer = handle.get("optimizer_weights") or handle.get("optimizer")
+    if isinstance(optimizer, h5py.Group):
+        artifact.optimizer_weight_count = len(inventory(optimizer, artifact))
+    if "layer_names" in attrs:
+        artifact.notes["layer_names"] = [
+            n.decode() if isinstance(n, bytes) else str(n) for n in attrs["layer_names"]
+        ]

@@ -1,0 +1,159 @@
+"""Read a SavedModel directory through the subset protos: no TensorFlow import."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from google.protobuf import text_format
+from google.protobuf.message import DecodeError
+
+from kcompat.artifacts import protos
+from kcompat.artifacts.checkpoint import read_bundle
+from kcompat.artifacts.keras_config import apply_model_config, collect_objects, training_config
+from kcompat.model import Artifact, Problem, SavedModelFacts, Signature, TensorSpec
+
+MAX_PB_BYTES = 2 * 1024**3  # protobuf's own message size limit
+
+
+def parse_saved_model(path: Path):
+    message = protos.SavedModel()
+    pb = path / "saved_model.pb"
+    if pb.is_file():
+        if pb.stat().st_size > MAX_PB_BYTES:
+            raise ValueError("saved_model.pb is larger than protobuf's 2 GiB limit")
+        message.ParseFromString(pb.read_bytes())
+    else:
+        text_format.Parse((path / "saved_model.pbtxt").read_text("utf-8"), message,
+                          allow_unknown_field=True, allow_unknown_extension=True)
+    return message
+
+
+def tensor_spec(info) -> TensorSpec:
+    shape = protos.shape_dims(info.tensor_shape) if info.HasField("tensor_shape") else None
+    return TensorSpec(name=info.name or None, dtype=protos.dtype_name(info.dtype), shape=shape)
+
+
+def graph_ops(meta_graph) -> tuple[list[str], dict[str, list[str]]]:
+    attrs: dict[str, set[str]] = {}
+    nodes = list(meta_graph.graph_def.node)
+    for function in meta_graph.graph_def.library.function:
+        nodes.extend(function.node_def)
+    for node in nodes:
+        attrs.setdefault(node.op, set()).update(node.attr.keys())
+    return sorted(attrs), {op: sorted(names) for op, names in sorted(attrs.items())}
+
+
+def read_saved_model(artifact: Artifact, path: Path) -> None:
+    if path.is_file():
+        path = path.parent
+        artifact.path = str(path)
+    artifact.members = sorted(p.name for p in path.iterdir())
+    facts = SavedModelFacts(has_variables_dir=(path / "variables").is_dir())
+    artifact.saved_model = facts
+    try:
+        message = parse_saved_model(path)
+    except (DecodeError, ValueError, text_format.ParseError, UnicodeDecodeError, RecursionError) as exc:
+        artifact.problems.append(Problem(kind="savedmodel-corrupt", member="saved_model.pb",
+                                         detail=f"saved_model.pb does not parse: {exc}"))
+        return
+    if not message.meta_graphs:
+        artifact.problems.append(Problem(kind="savedmodel-corrupt", member="saved_model.pb",
+                                         detail="saved_model.pb holds no MetaGraphDef"))
+        return
+    ops: set[str] = set()
+    op_attrs: dict[str, set[str]] = {}
+    for meta_graph in message.meta_graphs:
+        info = meta_graph.meta_info_def
+        facts.tags.append(list(info.tags))
+        facts.tensorflow_version = facts.tensorflow_version or info.tensorflow_version or None
+        facts.tensorflow_git_version = facts.tensorflow_git_version or info.tensorflow_git_version or None
+        facts.stripped_ops = sorted(set(facts.stripped_ops) | {op.name for op in info.stripped_op_list.op})
+        if meta_graph.graph_def.HasField("versions"):
+            facts.graph_producer = meta_graph.graph_def.versions.producer
+        names, attrs = graph_ops(meta_graph)
+        ops.update(names)
+        for op, keys in attrs.items():
+            op_attrs.setdefault(op, set()).update(keys)
+        for key in sorted(meta_graph.signature_def):
+            sig = meta_graph.signature_def[key]
+            facts.signatures.append(Signature(
+                key=key, method_name=sig.method_name,
+                inputs={k: tensor_spec(v) for k, v in sorted(sig.inputs.items())},
+                outputs={k: tensor_spec(v) for k, v in sorted(sig.outputs.items())},
+            ))
+        for node in meta_graph.object_graph_def.nodes:
+            facts.slot_variable_count += len(node.slot_variables)
+            facts.variable_count += node.HasField("variable")
+            if node.HasField("user_object") and node.user_object.identifier:
+                facts.object_identifiers.append(node.user_object.identifier)
+    facts.ops = sorted(ops)
+    facts.op_attrs = {op: sorted(keys) for op, keys in sorted(op_attrs.items())}
+    facts.object_identifiers = sorted(set(facts.object_identifiers))
+    artifact.tensorflow_version = facts.tensorflow_version
+    read_keras_metadata(artifact, path / "keras_metadata.pb")
+    read_fingerprint(artifact, path / "fingerprint.pb")
+    read_variables(artifact, path)
+
+
+def read_keras_metadata(artifact: Artifact, file: Path) -> None:
+    if not file.is_file():
+        return
+    facts = artifact.saved_model
+    facts.has_keras_metadata = True
+    message = protos.SavedMetadata()
+    try:
+        message.ParseFromString(file.read_bytes())
+    except DecodeError as exc:
+        artifact.problems.append(Problem(kind="savedmodel-corrupt", member="keras_metadata.pb", detail=str(exc)))
+        return
+    facts.keras_metadata_identifiers = sorted({n.identifier for n in message.nodes if n.identifier})
+    for node in message.nodes:
+        if node.node_path != "root" or not node.metadata:
+            continue
+        try:
+            meta = json.loads(node.metadata)
+        except ValueError:
+            continue
+        artifact.keras_version = artifact.keras_version or meta.get("keras_version")
+        artifact.backend = artifact.backend or meta.get("backend")
+        artifact.model_class = meta.get("class_name")
+        config = {"class_name": meta.get("class_name"), "config": meta.get("config")}
+        if isinstance(meta.get("config"), dict):
+            apply_model_config(artifact, config)
+        if isinstance(meta.get("training_config"), dict):
+            artifact.training = training_config(meta["training_config"])
+            collect_objects(meta["training_config"], "training_config", artifact.objects)
+
+
+def read_fingerprint(artifact: Artifact, file: Path) -> None:
+    if not file.is_file():
+        return
+    message = protos.FingerprintDef()
+    try:
+        message.ParseFromString(file.read_bytes())
+    except DecodeError as exc:
+        artifact.problems.append(Problem(kind="savedmodel-corrupt", member="fingerprint.pb", detail=str(exc)))
+        return
+    artifact.saved_model.fingerprint = {
+        "saved_model_checksum": message.saved_model_checksum,
+        "graph_def_program_hash": message.graph_def_program_hash,
+        "signature_def_hash": message.signature_def_hash,
+        "saved_object_graph_hash": message.saved_object_graph_hash,
+        "checkpoint_hash": message.checkpoint_hash,
+        "producer": message.version.producer if message.HasField("version") else None,
+        "uuid": message.uuid or None,
+    }
+
+
+def read_variables(artifact: Artifact, path: Path) -> None:
+    variables = path / "variables"
+    if not variables.is_dir():
+        return
+    index = variables / "variables.index"
+    if not index.is_file():
+        if any(variables.iterdir()):
+            artifact.problems.append(Problem(kind="savedmodel-corrupt", member="variables/variables.index",
+                                             detail="variables/ has data files but no variables.index"))
+        return
+    read_bundle(artifact, variables / "variables", member="variables/variables.index")

@@ -1,0 +1,114 @@
+"""The rule catalog: one Markdown file per rule under rules/, with TOML front matter.
+
+The catalog is the registry: each rule file names its check function, so adding a rule
+means writing its check, its doc and its cases, and nothing else.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+import sys
+from functools import lru_cache
+from pathlib import Path
+from typing import Callable
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from kcompat.model import Severity
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+DOC_SECTIONS = ("What it flags", "Why it breaks", "Example message", "How to fix", "References")
+CODE_RE = re.compile(r"^KC[1-8]\d\d$")
+NAME_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+FAMILIES = {
+    "1": "format and integrity", "2": "versions", "3": "custom objects and layer arguments",
+    "4": "optimizer and training config", "5": "backend, dtype and device", "6": "signatures and ops",
+    "7": "unsafe content", "8": "guarded-load results",
+}
+CHECKS_PACKAGE = "kcompat.checks"
+
+
+class Rule(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    code: str
+    name: str
+    severity: Severity
+    title: str
+    check: str | None = None  # "module:function" inside kcompat.checks; None for guarded-load codes
+    needs_env: bool = False
+    fix: str = ""
+    doc: str = ""
+    sections: dict[str, str] = Field(default_factory=dict)
+    source: str = ""
+
+    @field_validator("code")
+    @classmethod
+    def _code(cls, value: str) -> str:
+        if not CODE_RE.match(value):
+            raise ValueError(f"rule code {value!r} is not KC plus three digits with a family 1-8")
+        return value
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not NAME_RE.match(value):
+            raise ValueError(f"rule name {value!r} is not kebab-case")
+        return value
+
+    @property
+    def family(self) -> str:
+        return FAMILIES[self.code[2]]
+
+    @property
+    def anchor(self) -> str:
+        return f"{self.code.lower()}-{self.name}"
+
+    def function(self) -> Callable | None:
+        if not self.check:
+            return None
+        module, _, func = self.check.partition(":")
+        return getattr(importlib.import_module(f"{CHECKS_PACKAGE}.{module}"), func)
+
+
+def rules_dir() -> Path:
+    packaged = Path(__file__).parent / "_rules"
+    return packaged if packaged.is_dir() else Path(__file__).resolve().parent.parent / "rules"
+
+
+def parse_rule(path: Path) -> Rule:
+    text = path.read_text("utf-8")
+    match = re.match(r"\A\+\+\+\n(.*?)\n\+\+\+\n(.*)\Z", text, re.S)
+    if not match:
+        raise ValueError(f"{path}: missing +++ TOML front matter")
+    meta = tomllib.loads(match.group(1))
+    body = match.group(2)
+    sections = {
+        m.group(1).strip(): m.group(2).strip()
+        for m in re.finditer(r"^## (.+?)\n(.*?)(?=^## |\Z)", body, re.S | re.M)
+    }
+    return Rule(**meta, doc=body.strip(), sections=sections, source=str(path))
+
+
+@lru_cache(maxsize=4)
+def load_catalog(directory: Path | None = None) -> dict[str, Rule]:
+    rules: dict[str, Rule] = {}
+    for path in sorted((directory or rules_dir()).glob("*/KC*.md")):
+        rule = parse_rule(path)
+        if rule.code in rules:
+            raise ValueError(f"duplicate rule code {rule.code} in {path} and {rules[rule.code].source}")
+        rules[rule.code] = rule
+    return rules
+
+
+def lookup(key: str, catalog: dict[str, Rule] | None = None) -> Rule | None:
+    catalog = catalog or load_catalog()
+    key_upper = key.upper()
+    if key_upper in catalog:
+        return catalog[key_upper]
+    return next((r for r in catalog.values() if r.name == key.lower()), None)

@@ -1,0 +1,156 @@
+"""KC1xx: format and integrity. These read only the Artifact; no environment needed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+from kcompat.checks.base import Hit
+from kcompat.model import Artifact, Format
+
+
+def _problems(artifact: Artifact, kind: str) -> Iterator:
+    return (p for p in artifact.problems if p.kind == kind)
+
+
+def path_missing(artifact: Artifact, env) -> Iterator[Hit]:
+    if artifact.format is Format.missing:
+        yield Hit(f"{artifact.path} does not exist", fix="Check the path; for a checkpoint, pass its prefix (the name before .index).")
+
+
+def lfs_pointer(artifact: Artifact, env) -> Iterator[Hit]:
+    if artifact.format is Format.lfs_pointer:
+        size = artifact.notes.get("lfs_size", "?")
+        yield Hit(
+            f"{artifact.path} is a {artifact.size_bytes}-byte git-LFS pointer, not a model "
+            f"(the real file is {size} bytes); loading it fails with 'file signature not found'",
+            fix=f"git lfs install && git lfs pull --include={Path(artifact.path).name!r}",
+            evidence={"oid": artifact.notes.get("lfs_oid"), "size": size},
+        )
+
+
+def hdf5_corrupt(artifact: Artifact, env) -> Iterator[Hit]:
+    for problem in _problems(artifact, "hdf5-corrupt"):
+        truncated = "truncated" in problem.detail
+        yield Hit(
+            f"HDF5 {'file is truncated' if truncated else 'file cannot be opened'}: {problem.detail}",
+            location=problem.member,
+            fix="Re-download or re-copy the file and compare its size and checksum with the source; "
+                "delete any stale copy in ~/.keras/models.",
+            evidence={"detail": problem.detail},
+        )
+
+
+def zip_corrupt(artifact: Artifact, env) -> Iterator[Hit]:
+    for problem in _problems(artifact, "zip-corrupt"):
+        yield Hit(f"the .keras archive is damaged: {problem.detail}", location=problem.member,
+                  fix="Re-download the file, or re-save the model with model.save('model.keras').")
+
+
+def keras_member_missing(artifact: Artifact, env) -> Iterator[Hit]:
+    for problem in _problems(artifact, "keras-member-missing"):
+        yield Hit(f"{problem.member} is missing: a .keras archive needs config.json, metadata.json and model.weights.h5",
+                  location=problem.member,
+                  fix="Re-save the model with model.save('model.keras'); do not edit the archive by hand.")
+
+
+def zip_path_traversal(artifact: Artifact, env) -> Iterator[Hit]:
+    for problem in _problems(artifact, "zip-path-traversal"):
+        yield Hit(f"archive member {problem.member!r} would be written outside the extraction folder",
+                  location=problem.member,
+                  fix="Do not load this file; it may be hostile. Obtain the model from a trusted source.")
+
+
+def zip_oversized_member(artifact: Artifact, env) -> Iterator[Hit]:
+    for problem in _problems(artifact, "zip-oversized-member"):
+        yield Hit(f"archive member is oversized (possible zip bomb): {problem.detail}", location=problem.member,
+                  fix="Do not load this file; re-export the model from its source.")
+
+
+def weights_only(artifact: Artifact, env) -> Iterator[Hit]:
+    if artifact.format in (Format.hdf5_weights, Format.hdf5_weights_v3):
+        layout = "Keras 3 .weights.h5" if artifact.format is Format.hdf5_weights_v3 else "Keras 2 save_weights"
+        yield Hit(
+            f"weights-only HDF5 ({layout} layout, {len(artifact.weights)} tensors): it holds no model config, "
+            "so load_model fails with 'No model found in config file'",
+            fix="Build the model in code (or from its JSON config), then call model.load_weights(path).",
+            evidence={"layout": layout},
+        )
+
+
+def checkpoint_not_model(artifact: Artifact, env) -> Iterator[Hit]:
+    if artifact.format is Format.tf_checkpoint:
+        prefix = artifact.notes.get("checkpoint_prefix", artifact.path)
+        yield Hit(
+            f"TF checkpoint ({len(artifact.checkpoint_keys)} tensors): it holds weights only, and Keras 3 "
+            "load_model rejects it with 'File format not supported'",
+            fix=f"Rebuild the model in code, then tf.train.Checkpoint(model=model).restore({prefix!r}) "
+                "(or model.load_weights under the Keras that wrote it).",
+        )
+
+
+def savedmodel_variables_missing(artifact: Artifact, env) -> Iterator[Hit]:
+    sm = artifact.saved_model
+    if sm is not None and not sm.has_variables_dir and sm.variable_count:
+        yield Hit(f"the object graph has {sm.variable_count} variables but variables/ is missing",
+                  location="variables/", fix="Copy the whole SavedModel directory, including variables/.")
+
+
+def savedmodel_corrupt(artifact: Artifact, env) -> Iterator[Hit]:
+    for problem in _problems(artifact, "savedmodel-corrupt"):
+        yield Hit(problem.detail, location=problem.member,
+                  fix="Re-copy the SavedModel directory from its source, or re-export it.")
+
+
+def checkpoint_index_corrupt(artifact: Artifact, env) -> Iterator[Hit]:
+    for kind in ("checkpoint-index-corrupt", "checkpoint-shard-missing"):
+        for problem in _problems(artifact, kind):
+            yield Hit(problem.detail, location=problem.member,
+                      fix="Re-copy the .index and every .data-* shard together; they must come from the same save.")
+
+
+def format_out_of_scope(artifact: Artifact, env) -> Iterator[Hit]:
+    described = {
+        Format.tflite: ("a TFLite flatbuffer", "Use tf.lite.Interpreter(model_path=...) to run it; Keras cannot load it."),
+        Format.zip_other: ("a zip archive that is not a .keras file", "Unpack it and point kcompat at the model inside."),
+        Format.hdf5_other: ("an HDF5 file without Keras model or weights attributes",
+                            "Check that this is the right file; Keras writes model_config or layer_names attributes."),
+    }
+    if artifact.format in described and not artifact.problems:
+        what, fix = described[artifact.format]
+        yield Hit(f"{artifact.path} is {what}; kcompat does not check this format", fix=fix)
+
+
+def unrecognised_file(artifact: Artifact, env) -> Iterator[Hit]:
+    if artifact.format is Format.empty:
+        yield Hit(f"{artifact.path} is empty (0 bytes)", fix="Re-download or re-save the model; the copy was interrupted.")
+    elif artifact.format is Format.unknown and not artifact.problem("no-artifact"):
+        yield Hit(f"{artifact.path} is not a format kcompat recognises (no HDF5, zip, SavedModel, checkpoint, JSON or TFLite signature)",
+                  fix="Check that this is the model file; a wrong extension does not change what a file is.")
+
+
+def unreadable_file(artifact: Artifact, env) -> Iterator[Hit]:
+    if artifact.format is Format.unreadable:
+        yield Hit(f"{artifact.path} cannot be read (permission denied)", fix=f"chmod u+r {artifact.path!r}, or run as its owner.")
+
+
+def no_artifact_found(artifact: Artifact, env) -> Iterator[Hit]:
+    for problem in _problems(artifact, "no-artifact"):
+        yield Hit(problem.detail, fix="Point kcompat at the model file or SavedModel directory itself.")
+
+
+def config_unparseable(artifact: Artifact, env) -> Iterator[Hit]:
+    for problem in _problems(artifact, "config-unparseable"):
+        yield Hit(problem.detail, location=problem.member, fix="Re-save the model; its stored config is damaged.")
+
+
+def reader_error(artifact: Artifact, env) -> Iterator[Hit]:
+    for problem in _problems(artifact, "reader-error"):
+        yield Hit(f"kcompat could not read this artifact: {problem.detail}",
+                  fix="Check the file is complete; if it is, report this as a kcompat bug with the file's format.")
+
+
+def architecture_only(artifact: Artifact, env) -> Iterator[Hit]:
+    if artifact.format is Format.json_config:
+        yield Hit(f"model config JSON ({len(artifact.layers)} layers) with no weights",
+                  fix="model = keras.models.model_from_json(open(path).read()); then model.load_weights(weights_path)")

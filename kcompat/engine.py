@@ -1,0 +1,68 @@
+"""Run the selected rules over each Artifact and collect Findings."""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+from typing import Any
+
+from kcompat.catalog import Rule, load_catalog
+from kcompat.checks.base import Hit
+from kcompat.config import RunConfig
+from kcompat.model import Artifact, Finding, Severity
+
+
+def matches(rule: Rule, selectors: list[str]) -> bool:
+    return any(rule.code.startswith(s.upper()) or rule.name == s.lower() for s in selectors)
+
+
+def selected_rules(config: RunConfig, catalog: dict[str, Rule] | None = None) -> list[Rule]:
+    catalog = catalog or load_catalog()
+    rules = [r for r in catalog.values() if not config.select or matches(r, config.select)]
+    return [r for r in rules if not matches(r, config.ignore)]
+
+
+def severity_for(rule: Rule, config: RunConfig) -> Severity:
+    return config.severity.get(rule.code) or config.severity.get(rule.name) or rule.severity
+
+
+def path_ignored(rule: Rule, path: str, config: RunConfig) -> bool:
+    return any(
+        fnmatch.fnmatch(path, pattern) and matches(rule, codes)
+        for pattern, codes in config.per_path_ignores.items()
+    )
+
+
+def fingerprint(code: str, path: str, key: str) -> str:
+    return hashlib.sha256(f"{code}\0{path}\0{key}".encode()).hexdigest()[:16]
+
+
+def make_finding(rule: Rule, artifact: Artifact, hit: Hit, config: RunConfig) -> Finding:
+    key = hit.key or hit.location or ""
+    return Finding(
+        code=rule.code, name=rule.name, severity=severity_for(rule, config), message=hit.message,
+        path=artifact.path, location=hit.location, fix=hit.fix or rule.fix or None,
+        evidence=hit.evidence, fingerprint=fingerprint(rule.code, artifact.path, key),
+    )
+
+
+def run_rules(artifact: Artifact, env: Any, config: RunConfig, rules: list[Rule]) -> tuple[list[Finding], list[dict]]:
+    """Findings, plus the rules skipped for this artifact with the reason."""
+    findings: list[Finding] = []
+    skipped: list[dict] = []
+    for rule in rules:
+        check = rule.function()
+        if check is None or path_ignored(rule, artifact.path, config):
+            continue
+        if rule.needs_env and env is None:
+            skipped.append({"code": rule.code, "reason": "no environment snapshot (TensorFlow/Keras not probed)"})
+            continue
+        try:
+            hits = list(check(artifact, env))
+        except Exception as exc:  # a rule bug is reported, never a traceback
+            hits = []
+            skipped.append({"code": rule.code, "reason": f"rule raised {type(exc).__name__}: {exc}"})
+        findings.extend(make_finding(rule, artifact, hit, config) for hit in hits)
+    severity_rank = {s: s.rank for s in Severity}
+    findings.sort(key=lambda f: (-severity_rank[f.severity], f.code, f.location or ""))
+    return findings, skipped

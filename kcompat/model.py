@@ -1,0 +1,180 @@
+"""The typed facts kcompat passes between its stages: Artifact, Finding, Report."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+SCHEMA_VERSION = "1.0"
+
+
+class Severity(str, Enum):
+    error = "error"
+    warning = "warning"
+    info = "info"
+
+    @property
+    def rank(self) -> int:
+        return {"info": 0, "warning": 1, "error": 2}[self.value]
+
+
+class Format(str, Enum):
+    hdf5_model = "hdf5-model"
+    hdf5_weights = "hdf5-weights"  # Keras 2 model.save_weights layout
+    hdf5_weights_v3 = "hdf5-weights-v3"  # Keras 3 .weights.h5 layout
+    hdf5_other = "hdf5-other"
+    keras_zip = "keras-zip"
+    keras_dir = "keras-dir"
+    saved_model = "saved-model"
+    tf_checkpoint = "tf-checkpoint"
+    json_config = "json-config"
+    lfs_pointer = "lfs-pointer"
+    tflite = "tflite"
+    zip_other = "zip-other"
+    empty = "empty"
+    unknown = "unknown"
+    missing = "missing"
+    unreadable = "unreadable"
+
+
+class Problem(BaseModel):
+    """Something a reader could not read; rules turn problems into findings."""
+
+    kind: str
+    detail: str
+    member: str | None = None
+
+
+class ObjectRef(BaseModel):
+    """A serialized Keras object (class or function) named anywhere in a config."""
+
+    location: str  # layer path plus the config key that holds it
+    class_name: str
+    module: str | None = None
+    registered_name: str | None = None
+    kind: str = "object"  # layer, model, object, function, string
+
+
+class Layer(BaseModel):
+    path: str
+    name: str
+    class_name: str
+    module: str | None = None
+    registered_name: str | None = None
+    config: dict[str, Any] = Field(default_factory=dict)
+    wrapper_key: str | None = None  # 'layer', 'cell', 'forward_layer'... when nested in a wrapper
+
+    @property
+    def config_keys(self) -> list[str]:
+        return sorted(self.config)
+
+
+class TrainingConfig(BaseModel):
+    optimizer_class: str | None = None
+    optimizer_module: str | None = None
+    optimizer_registered_name: str | None = None
+    optimizer_args: dict[str, Any] = Field(default_factory=dict)
+    loss: Any = None
+    metrics: Any = None
+    weighted_metrics: Any = None
+    loss_weights: Any = None
+
+
+class Weight(BaseModel):
+    name: str
+    shape: list[int]
+    dtype: str
+
+
+class TensorSpec(BaseModel):
+    name: str | None = None
+    dtype: str
+    shape: list[int | None] | None = None  # None: unknown rank
+
+
+class Signature(BaseModel):
+    key: str
+    method_name: str = ""
+    inputs: dict[str, TensorSpec] = Field(default_factory=dict)
+    outputs: dict[str, TensorSpec] = Field(default_factory=dict)
+
+
+class SavedModelFacts(BaseModel):
+    tags: list[list[str]] = Field(default_factory=list)
+    tensorflow_version: str | None = None
+    tensorflow_git_version: str | None = None
+    graph_producer: int | None = None
+    signatures: list[Signature] = Field(default_factory=list)
+    ops: list[str] = Field(default_factory=list)
+    op_attrs: dict[str, list[str]] = Field(default_factory=dict)
+    stripped_ops: list[str] = Field(default_factory=list)
+    object_identifiers: list[str] = Field(default_factory=list)
+    slot_variable_count: int = 0
+    variable_count: int = 0
+    has_keras_metadata: bool = False
+    keras_metadata_identifiers: list[str] = Field(default_factory=list)
+    fingerprint: dict[str, Any] | None = None
+    has_variables_dir: bool = False
+
+
+class Artifact(BaseModel):
+    path: str
+    format: Format
+    size_bytes: int = 0
+    members: list[str] = Field(default_factory=list)  # zip members or directory files
+    keras_version: str | None = None
+    tensorflow_version: str | None = None
+    backend: str | None = None
+    date_saved: str | None = None
+    keras_major: int | None = None
+    model_class: str | None = None
+    model_module: str | None = None
+    config: dict[str, Any] | None = None
+    layers: list[Layer] = Field(default_factory=list)
+    objects: list[ObjectRef] = Field(default_factory=list)
+    training: TrainingConfig | None = None
+    weights: list[Weight] = Field(default_factory=list)
+    optimizer_weight_count: int | None = None
+    saved_model: SavedModelFacts | None = None
+    checkpoint_keys: list[str] = Field(default_factory=list)
+    problems: list[Problem] = Field(default_factory=list)
+    notes: dict[str, Any] = Field(default_factory=dict)
+
+    def problem(self, *kinds: str) -> Problem | None:
+        return next((p for p in self.problems if p.kind in kinds), None)
+
+
+class Finding(BaseModel):
+    code: str
+    name: str
+    severity: Severity
+    message: str
+    path: str
+    location: str | None = None
+    fix: str | None = None
+    evidence: dict[str, Any] = Field(default_factory=dict)
+    fingerprint: str = ""
+
+
+class ArtifactReport(BaseModel):
+    artifact: Artifact
+    findings: list[Finding] = Field(default_factory=list)
+    loads: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class Report(BaseModel):
+    schema_version: str = SCHEMA_VERSION
+    tool: str = "kcompat"
+    tool_version: str
+    started_at: str
+    duration_s: float
+    environment: dict[str, Any] | None = None
+    fail_on: Severity = Severity.error
+    artifacts: list[ArtifactReport] = Field(default_factory=list)
+    exit_code: int = 0
+
+    @property
+    def findings(self) -> list[Finding]:
+        return [f for a in self.artifacts for f in a.findings]
