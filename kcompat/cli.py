@@ -10,9 +10,9 @@ from pathlib import Path
 from kcompat import __version__
 from kcompat.config import RunConfig
 from kcompat.model import Severity
+from kcompat.report import WRITERS
 
 DEFAULT_JSON = "reports/kcompat-report.json"
-OUTPUT_FORMATS = ("json", "text")
 
 
 class UsageError(Exception):
@@ -23,8 +23,8 @@ def parse_outputs(values: list[str]) -> list[tuple[str, Path]]:
     outputs = []
     for value in values:
         fmt, sep, path = value.partition("=")
-        if not sep or not path or fmt not in OUTPUT_FORMATS:
-            raise UsageError(f"-o expects FORMAT=PATH with FORMAT one of {', '.join(OUTPUT_FORMATS)}; got {value!r}")
+        if not sep or not path or fmt not in WRITERS:
+            raise UsageError(f"-o expects FORMAT=PATH with FORMAT one of {', '.join(WRITERS)}; got {value!r}")
         outputs.append((fmt, Path(path)))
     return outputs
 
@@ -33,7 +33,7 @@ def add_check_parser(sub) -> None:
     p = sub.add_parser("check", help="check saved models statically (and with --load, by a guarded load)")
     p.add_argument("paths", nargs="+", metavar="PATH", help="model files, SavedModel dirs, checkpoints or folders")
     p.add_argument("-o", "--output", action="append", default=[], metavar="FORMAT=PATH",
-                   help="write a report; repeatable (formats: json, text)")
+                   help=f"write a report; repeatable (formats: {', '.join(WRITERS)})")
     p.add_argument("--json", metavar="PATH", help="shorthand for -o json=PATH")
     p.add_argument("--no-report", action="store_true", help=f"do not write the default {DEFAULT_JSON}")
     p.add_argument("--fail-on", choices=[s.value for s in Severity], default=None,
@@ -52,7 +52,7 @@ def split(values: list[str]) -> list[str]:
 
 
 def run_check(args: argparse.Namespace) -> int:
-    from kcompat.report import json_report, text
+    from kcompat.report import text, write
     from kcompat.runner import check_paths
 
     outputs = parse_outputs(args.output)
@@ -64,11 +64,7 @@ def run_check(args: argparse.Namespace) -> int:
     config.load.enabled = args.load
     report = check_paths(args.paths, config)
     for fmt, path in outputs:
-        if fmt == "json":
-            json_report.write(report, path)
-        else:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text.render(report) + "\n", "utf-8")
+        write(fmt, report, path)
     print(text.render(report, verbose=args.verbose, quiet=args.quiet))
     return 0 if args.exit_zero else report.exit_code
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from kcompat import __version__
 from kcompat.artifacts import discover, read_artifact
@@ -28,7 +28,8 @@ def expand(path: Path) -> list[Path | Artifact]:
     return [path]
 
 
-def check_paths(paths: list[str], config: RunConfig, env: Any = None, env_info: dict | None = None) -> Report:
+def check_paths(paths: list[str], config: RunConfig, env: Any = None, env_info: dict | None = None,
+                progress: Callable[[str], None] | None = None) -> Report:
     started = time.perf_counter()
     report = Report(tool_version=__version__, started_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
                     duration_s=0.0, fail_on=config.fail_on, environment=env_info)
@@ -40,6 +41,8 @@ def check_paths(paths: list[str], config: RunConfig, env: Any = None, env_info: 
             if artifact.path in seen:
                 continue
             seen.add(artifact.path)
+            if progress is not None:
+                progress(artifact.path)
             findings, skipped = run_rules(artifact, env, config, rules)
             if skipped:
                 artifact.notes["skipped_rules"] = skipped
