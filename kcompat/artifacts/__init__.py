@@ -40,7 +40,7 @@ def read_hdf5_file(artifact: Artifact, path: Path) -> None:
     try:
         with h5py.File(path, "r") as handle:
             read_hdf5(artifact, handle)
-    except Exception as exc:  # h5py raises OSError, KeyError, RuntimeError or ValueError on damage
+    except (OSError, RuntimeError, KeyError) as exc:  # what h5py raises on damaged files
         artifact.problems.append(Problem(kind="hdf5-corrupt", detail=f"{type(exc).__name__}: {exc}"[:400]))
 
 

@@ -1,0 +1,193 @@
+"""Build the artifacts that rule case files describe, with h5py, zipfile and the subset protos.
+
+A case's `artifact` table names a `kind` and its options; `build(spec, folder)` writes it and
+returns the path to check. Nothing here imports TensorFlow or Keras.
+"""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+
+from kcompat.artifacts import protos
+from kcompat.artifacts.detect import TABLE_MAGIC
+
+DTYPE_NUMBERS = {v: k for k, v in protos.DTYPES.items()}
+
+
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte = n & 0x7F
+        n >>= 7
+        out.append(byte | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def _block(entries: list[tuple[bytes, bytes]]) -> bytes:
+    body = b"".join(_varint(0) + _varint(len(k)) + _varint(len(v)) + k + v for k, v in entries)
+    return body + (0).to_bytes(4, "little") + (1).to_bytes(4, "little")
+
+
+def write_bundle_index(path: Path, tensors: dict[str, tuple[str, list[int]]], num_shards: int = 1) -> None:
+    """A minimal but well-formed tensor-bundle index: one data block, one index block, the footer."""
+    header = protos.BundleHeaderProto(num_shards=num_shards).SerializeToString()
+    entries = [(b"", header)]
+    for name in sorted(tensors):
+        dtype, shape = tensors[name]
+        entry = protos.BundleEntryProto(dtype=DTYPE_NUMBERS[dtype])
+        for size in shape:
+            entry.shape.dim.add(size=size)
+        entries.append((name.encode(), entry.SerializeToString()))
+    data = _block(entries)
+    out = bytearray(data + b"\x00\x00\x00\x00\x00")
+    index_handle = _varint(0) + _varint(len(data))
+    index = _block([(b"\xff", index_handle)])
+    index_off = len(out)
+    out += index + b"\x00\x00\x00\x00\x00"
+    meta = _block([])
+    meta_off = len(out)
+    out += meta + b"\x00\x00\x00\x00\x00"
+    footer = _varint(meta_off) + _varint(len(meta)) + _varint(index_off) + _varint(len(index))
+    out += footer.ljust(40, b"\x00") + TABLE_MAGIC
+    path.write_bytes(bytes(out))
+
+
+def keras3_config(layers: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    layers = layers or [{"module": "keras.layers", "class_name": "Dense", "config": {"name": "dense", "units": 2},
+                         "registered_name": None}]
+    return {"module": "keras", "class_name": "Sequential", "registered_name": None,
+            "config": {"name": "sequential", "layers": layers}}
+
+
+def write_h5(path: Path, spec: dict[str, Any]) -> None:
+    with h5py.File(path, "w") as f:
+        for key, value in spec.get("attrs", {}).items():
+            f.attrs[key] = json.dumps(value) if isinstance(value, (dict, list)) else value
+        for name, shape in spec.get("datasets", {}).items():
+            f.create_dataset(name, data=np.zeros(shape, dtype="float32"))
+        for group, attrs in spec.get("group_attrs", {}).items():
+            g = f.require_group(group)
+            for key, value in attrs.items():
+                g.attrs[key] = value
+
+
+def write_keras_zip(path: Path, spec: dict[str, Any], folder: Path) -> None:
+    members: dict[str, bytes] = {}
+    if spec.get("config", True) is not False:
+        members["config.json"] = json.dumps(spec.get("config") or keras3_config()).encode()
+    if spec.get("metadata", True) is not False:
+        members["metadata.json"] = json.dumps(spec.get("metadata") or {"keras_version": "3.15.1", "date_saved": "2026-01-01@00:00:00"}).encode()
+    if spec.get("weights", True):
+        weights = folder / "_weights.h5"
+        write_h5(weights, {"datasets": {"layers/dense/vars/0": [2, 2]}})
+        members["model.weights.h5"] = weights.read_bytes()
+        weights.unlink()
+    for name, text in spec.get("members", {}).items():
+        members[name] = text.encode()
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED if spec.get("deflate") else zipfile.ZIP_STORED) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    if spec.get("bad_crc"):
+        raw = bytearray(path.read_bytes())
+        data = members[spec["bad_crc"]]
+        at = raw.find(data)
+        raw[at] ^= 0xFF
+        path.write_bytes(bytes(raw))
+    if spec.get("bomb"):
+        write_bomb(path, spec["bomb"])
+
+
+def write_bomb(path: Path, member: str, size: int = 80 * 1024 * 1024) -> None:
+    """A member that inflates past the JSON limit from a few kilobytes."""
+    with zipfile.ZipFile(path, "a", compression=zipfile.ZIP_DEFLATED) as zf:
+        with zf.open(member, "w", force_zip64=True) as out:
+            chunk = b" " * (1024 * 1024)
+            for _ in range(size // len(chunk)):
+                out.write(chunk)
+
+
+def write_saved_model(path: Path, spec: dict[str, Any]) -> None:
+    path.mkdir(parents=True)
+    if spec.get("corrupt_pb"):
+        (path / "saved_model.pb").write_bytes(b"\x0a\xff\xff\xff\xff\x0f garbage")
+        return
+    sm = protos.SavedModel(saved_model_schema_version=1)
+    mg = sm.meta_graphs.add()
+    mg.meta_info_def.tags.extend(spec.get("tags", ["serve"]))
+    mg.meta_info_def.tensorflow_version = spec.get("tensorflow_version", "2.21.0")
+    for op in spec.get("ops", ["MatMul"]):
+        node = mg.graph_def.node.add(name=op.lower(), op=op)
+        node.attr["T"].SetInParent()
+    for key, inputs in spec.get("signatures", {"serving_default": {"x": ["float32", [-1, 4]]}}).items():
+        sig = mg.signature_def[key]
+        sig.method_name = "tensorflow/serving/predict"
+        for name, (dtype, shape) in inputs.items():
+            info = sig.inputs[name]
+            info.dtype = DTYPE_NUMBERS[dtype]
+            for size in shape:
+                info.tensor_shape.dim.add(size=size)
+    for _ in range(spec.get("variables", 1)):
+        mg.object_graph_def.nodes.add().variable.dtype = 1
+    (path / "saved_model.pb").write_bytes(sm.SerializeToString())
+    if spec.get("variables_dir", True):
+        (path / "variables").mkdir()
+        tensors = {f"var{i}/.ATTRIBUTES/VARIABLE_VALUE": ("float32", [4]) for i in range(spec.get("variables", 1))}
+        write_bundle_index(path / "variables" / "variables.index", tensors)
+        if not spec.get("missing_shard"):
+            (path / "variables" / "variables.data-00000-of-00001").write_bytes(b"\0" * 16)
+        if spec.get("truncate_index"):
+            index = path / "variables" / "variables.index"
+            index.write_bytes(index.read_bytes()[: spec["truncate_index"]])
+
+
+def build(spec: dict[str, Any], folder: Path) -> Path:
+    kind = spec["kind"]
+    path = folder / spec.get("name", "artifact")
+    if kind == "missing":
+        return path
+    if kind == "bytes":
+        data = bytes.fromhex(spec["hex"]) if "hex" in spec else spec.get("text", "").encode()
+        path.write_bytes(data + b"\0" * spec.get("pad", 0))
+    elif kind == "lfs-pointer":
+        path.write_text("version https://git-lfs.github.com/spec/v1\n"
+                        "oid sha256:4d7a214614ab2935c943f9e0ff69d22eadbb8f32b1258daaa5e9ca24d17e2393\n"
+                        f"size {spec.get('size', 12345)}\n")
+    elif kind == "h5":
+        write_h5(path, spec)
+        if "truncate" in spec:
+            path.write_bytes(path.read_bytes()[: spec["truncate"]])
+    elif kind == "keras-zip":
+        write_keras_zip(path, spec, folder)
+    elif kind == "json":
+        path.write_text(json.dumps(spec["content"]))
+    elif kind == "saved-model":
+        write_saved_model(path, spec)
+    elif kind == "checkpoint":
+        write_bundle_index(folder / f"{path.name}.index", {"model/dense/kernel/.ATTRIBUTES/VARIABLE_VALUE": ("float32", [4, 2])})
+        if not spec.get("missing_shard"):
+            (folder / f"{path.name}.data-00000-of-00001").write_bytes(b"\0" * 32)
+        if spec.get("truncate_index"):
+            index = folder / f"{path.name}.index"
+            index.write_bytes(index.read_bytes()[: spec["truncate_index"]])
+    elif kind == "dir":
+        path.mkdir()
+        for name, text in spec.get("files", {}).items():
+            (path / name).write_text(text)
+    elif kind == "tflite":
+        path.write_bytes(b"\x1c\x00\x00\x00TFL3" + b"\0" * 64)
+    elif kind == "socket":
+        import socket
+
+        sock = socket.socket(socket.AF_UNIX)
+        sock.bind(str(path))
+        sock.close()
+    else:
+        raise ValueError(f"unknown case artifact kind {kind!r}")
+    return path

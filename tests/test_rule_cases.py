@@ -1,0 +1,49 @@
+"""Every rule's pass/fail cases (rules/*/KC*.cases.toml), run through the real check pipeline."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from kcompat.catalog import load_catalog
+from kcompat.config import RunConfig
+from kcompat.runner import check_paths
+from tests.casebuild import build
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+
+def load_cases():
+    for rule in load_catalog().values():
+        cases_file = rule.source.replace(".md", ".cases.toml")
+        for i, case in enumerate(tomllib.loads(open(cases_file).read()).get("case", [])):
+            yield pytest.param(rule, case, id=f"{rule.code}-{i}-{case['expect']}")
+
+
+def environment_for(case):
+    if "env" not in case:
+        return None
+    from tests.envbuild import build_env
+
+    return build_env(case["env"])
+
+
+@pytest.mark.parametrize(("rule", "case"), list(load_cases()))
+def test_rule_case(rule, case, tmp_path):
+    path = build(case["artifact"], tmp_path)
+    report = check_paths([str(path)], RunConfig(select=[rule.code]), env=environment_for(case))
+    codes = [f.code for f in report.findings]
+    if case["expect"] == "fail":
+        assert rule.code in codes, f"{case['name']}: expected {rule.code}, got {codes}"
+        for finding in report.findings:
+            assert finding.fix, "every finding says how to fix it"
+            if "location" in case:
+                assert any(f.location == case["location"] for f in report.findings)
+            if "message" in case:
+                assert any(case["message"] in f.message for f in report.findings)
+    else:
+        assert rule.code not in codes, f"{case['name']}: unexpected {rule.code}: {report.findings}"

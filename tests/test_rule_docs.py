@@ -1,0 +1,53 @@
+"""The catalog itself: codes, names, fixed doc sections, a check per rule, and cases."""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+from kcompat.catalog import DOC_SECTIONS, load_catalog
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+RULES = list(load_catalog().values())
+
+
+def test_catalog_is_not_empty_and_codes_are_unique():
+    assert len(RULES) >= 19
+    assert len({r.name for r in RULES}) == len(RULES)
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda r: r.code)
+def test_rule_doc_has_every_section(rule):
+    missing = [s for s in DOC_SECTIONS if not rule.sections.get(s)]
+    assert not missing, f"{rule.source} lacks sections {missing}"
+    assert list(rule.sections)[: len(DOC_SECTIONS)] == list(DOC_SECTIONS), "sections are in the fixed order"
+    assert rule.doc.startswith(f"# {rule.code} {rule.name}")
+    assert "```" in rule.sections["How to fix"] or len(rule.sections["How to fix"]) > 20
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda r: r.code)
+def test_rule_file_is_named_after_code_and_family(rule):
+    path = Path(rule.source)
+    assert path.name == f"{rule.code}-{rule.name}.md"
+    assert path.parent.name.startswith(rule.code[2])
+
+
+@pytest.mark.parametrize("rule", [r for r in RULES if r.check], ids=lambda r: r.code)
+def test_rule_has_check_and_both_kinds_of_case(rule):
+    assert callable(rule.function())
+    cases = tomllib.loads(Path(rule.source.replace(".md", ".cases.toml")).read_text())["case"]
+    expects = {c["expect"] for c in cases}
+    assert expects == {"pass", "fail"}, f"{rule.code} needs at least one passing and one failing case"
+
+
+def test_codes_are_never_reused():
+    retired = Path(__file__).parent.parent / "rules" / "RETIRED"
+    old = set(re.findall(r"KC\d{3}", retired.read_text())) if retired.exists() else set()
+    assert not old & {r.code for r in RULES}
