@@ -267,6 +267,7 @@ def test_fingerprint_is_fast_and_stable(bare_python):
     elapsed = time.monotonic() - started
     assert a == env_cache.fingerprint(bare_python)
     assert a != env_cache.fingerprint(bare_python, ["mymod"])
+    assert a != env_cache.fingerprint(bare_python, hide_devices=True)
     assert elapsed < 1.0  # typically ~0.03 s: one `python -c` that lists dist-info names
 
 
@@ -468,6 +469,14 @@ def test_live_probe_custom_objects(cache_dir, tmp_path, monkeypatch):
             @keras.saving.register_keras_serializable(package="MyPkg")
             def my_activation(x):
                 return x
+
+            import tf_keras
+
+            @tf_keras.saving.register_keras_serializable(package="Legacy")
+            class OldScale(tf_keras.layers.Layer):
+                def __init__(self, factor=1.0, **kwargs):
+                    super().__init__(**kwargs)
+                    self.factor = factor
             """
         )
     )
@@ -480,6 +489,8 @@ def test_live_probe_custom_objects(cache_dir, tmp_path, monkeypatch):
     assert scale.params == ["factor"] and scale.var_kwargs
     assert scale.module == "kcompat_test_customs"
     assert registered["MyPkg>my_activation"].obj_type == "function"
+    old = registered["Legacy>OldScale"]
+    assert old.framework == "tf_keras" and old.kind == "layer" and old.name == "OldScale"
     assert env.custom_object_modules == ["kcompat_test_customs"]
     # A probe without the module reports no custom objects (modules only imported when asked).
     assert get_environment().custom_objects == []
@@ -491,3 +502,22 @@ def test_live_probe_bad_custom_module_is_reported(cache_dir):
     env = get_environment(custom_objects=["kcompat_no_such_module_xyz"])
     assert any("kcompat_no_such_module_xyz" in e for e in env.errors)
     assert env.custom_objects == []
+
+
+@pytest.mark.slow
+@needs_tf
+def test_live_probe_legacy_keras_flag(cache_dir, monkeypatch, live_env):
+    monkeypatch.setenv("TF_USE_LEGACY_KERAS", "1")
+    env = get_environment()
+    assert not env.from_cache and env.fingerprint != live_env.fingerprint
+    assert env.tf_use_legacy_keras is True
+    assert env.tf_keras_major == 2
+    assert env.keras_major == live_env.keras_major
+
+
+@pytest.mark.slow
+@needs_tf
+def test_live_probe_keras_backend_from_env(cache_dir, monkeypatch):
+    monkeypatch.setenv("KERAS_BACKEND", "numpy")
+    env = get_environment()
+    assert env.keras_backend == "numpy"
