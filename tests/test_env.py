@@ -179,6 +179,11 @@ def test_probe_script_uses_only_stdlib_and_introspected_packages():
     assert "kcompat" not in (ENV_DIR / "probe_script.py").read_text(encoding="utf-8").split("import", 1)[1].split("\n", 1)[0]
 
 
+def test_probe_script_parses_as_python_38():
+    """Target interpreters can be older than kcompat's own Python."""
+    ast.parse((ENV_DIR / "probe_script.py").read_text(encoding="utf-8"), feature_version=(3, 8))
+
+
 def test_probe_version_constants_agree():
     text = (ENV_DIR / "probe_script.py").read_text(encoding="utf-8")
     assert f'PROBE_VERSION = "{kenv.PROBE_VERSION}"' in text

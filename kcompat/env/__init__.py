@@ -51,6 +51,8 @@ def get_environment(
     """
     if profile is not None:
         return load_profile(profile)
+    if isinstance(custom_objects, str):
+        custom_objects = [custom_objects]
     interpreter = resolve_python(python)
     modules = sorted(set(custom_objects))
     try:
