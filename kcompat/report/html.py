@@ -1,0 +1,477 @@
+"""The HTML report: one self-contained, offline, printable file.
+
+Everything the page shows is prepared here as plain view-model dicts; the jinja2 templates
+under ``templates/`` only loop and branch over them, with autoescape on for every value.
+The only raw (unescaped) text in the page is the static CSS and JS shipped beside the
+templates; a Content-Security-Policy pins that one script by hash, forbids every other
+script and every network fetch, so the file works offline and a hostile string that got
+past escaping still could not run.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+from collections.abc import Iterable
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup
+
+from kcompat.model import Artifact, ArtifactReport, Finding, Layer, Report, Severity
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+# ---------------------------------------------------------------------------------------
+# Verdicts
+
+VERDICTS = {
+    "ship": {"label": "ship", "sentence": "no error or warning findings"},
+    "fix": {"label": "fix first", "sentence": "warnings to fix; the load should still work"},
+    "cannot": {"label": "cannot load here", "sentence": "at least one error: the load fails or gives wrong results here"},
+}
+SEVERITY_LABELS = {Severity.error: "Errors", Severity.warning: "Warnings", Severity.info: "Info"}
+
+
+def verdict(entry: ArtifactReport) -> str:
+    """'cannot' with any error finding, 'fix' with any warning, else 'ship'."""
+    severities = {f.severity for f in entry.findings}
+    if Severity.error in severities:
+        return "cannot"
+    if Severity.warning in severities:
+        return "fix"
+    return "ship"
+
+
+# ---------------------------------------------------------------------------------------
+# Custom layers
+#
+# Heuristic (documented in docs/README.md): a layer is custom when
+#   1. its registered_name contains '>' (Keras 3 'package>Name' registration), or
+#   2. its module is set and its top-level package is not keras / tf_keras (or
+#      tensorflow's bundled keras), or
+#   3. it has no module (Keras 1/2 configs) and its class name is not a known built-in.
+
+BUILTIN_PACKAGES = ("keras", "tf_keras")
+BUILTIN_MODULE_PREFIXES = ("tensorflow.keras", "tensorflow.python.keras")
+BUILTIN_CLASSES = frozenset("""
+Activation ActivityRegularization Add AdditiveAttention AlphaDropout Attention Average AveragePooling1D
+AveragePooling2D AveragePooling3D AvgPool1D AvgPool2D AvgPool3D BatchNormalization Bidirectional CategoryEncoding
+CenterCrop Concatenate Conv1D Conv1DTranspose Conv2D Conv2DTranspose Conv3D Conv3DTranspose ConvLSTM1D ConvLSTM2D
+ConvLSTM3D Convolution1D Convolution2D Convolution3D Cropping1D Cropping2D Cropping3D Dense DenseFeatures
+DepthwiseConv1D DepthwiseConv2D Discretization Dot Dropout EinsumDense ELU Embedding Flatten Functional GaussianDropout
+GaussianNoise GlobalAveragePooling1D GlobalAveragePooling2D GlobalAveragePooling3D GlobalAvgPool1D GlobalAvgPool2D
+GlobalAvgPool3D GlobalMaxPool1D GlobalMaxPool2D GlobalMaxPool3D GlobalMaxPooling1D GlobalMaxPooling2D
+GlobalMaxPooling3D GroupNormalization GroupQueryAttention GRU GRUCell HashedCrossing Hashing Identity InputLayer
+InputSpec IntegerLookup Lambda LayerNormalization LeakyReLU LocallyConnected1D LocallyConnected2D LSTM LSTMCell
+Masking Maximum MaxPool1D MaxPool2D MaxPool3D MaxPooling1D MaxPooling2D MaxPooling3D Minimum Model
+MultiHeadAttention Multiply Normalization Permute PReLU RandomBrightness RandomContrast RandomCrop RandomFlip
+RandomHeight RandomRotation RandomTranslation RandomWidth RandomZoom ReLU RepeatVector Rescaling Reshape Resizing
+RNN SeparableConv1D SeparableConv2D SeparableConvolution1D SeparableConvolution2D Sequential SimpleRNN
+SimpleRNNCell Softmax SpatialDropout1D SpatialDropout2D SpatialDropout3D SpectralNormalization StackedRNNCells
+StringLookup Subtract TextVectorization TFOpLambda SlicingOpLambda ThresholdedReLU TimeDistributed TorchModuleWrapper
+UnitNormalization UpSampling1D UpSampling2D UpSampling3D Wrapper ZeroPadding1D ZeroPadding2D ZeroPadding3D
+""".split())
+
+
+def is_custom(layer: Layer) -> bool:
+    if layer.registered_name and ">" in layer.registered_name:
+        return True
+    if layer.module:
+        top = layer.module.split(".", 1)[0]
+        return not (top in BUILTIN_PACKAGES or layer.module.startswith(BUILTIN_MODULE_PREFIXES))
+    return layer.class_name not in BUILTIN_CLASSES
+
+
+# ---------------------------------------------------------------------------------------
+# The loader x strategy grid
+
+# Canonical order; loaders and strategies not listed here follow in order of appearance.
+LOADER_ORDER = ("keras", "keras-nocompile", "tf_keras", "tf_saved_model", "tfsmlayer", "config+weights")
+STRATEGY_ORDER = ("default", "one-device-cpu", "one-device-gpu", "mirrored", "multi-worker")
+STATUSES = {  # status -> (css class, label, legend text)
+    "ok": ("st-ok", "ok", "loaded (and ran)"),
+    "error": ("st-error", "error", "raised an exception"),
+    "crash": ("st-crash", "crash", "the process died"),
+    "timeout": ("st-timeout", "timeout", "ran past its time limit"),
+    "oom": ("st-oom", "oom", "ran out of memory"),
+    "skipped": ("st-skipped", "skipped", "not applicable here"),
+    "refused-unsafe": ("st-refused", "refused", "refused: unsafe content"),
+}
+UNKNOWN_STATUS = ("st-other", None, "other status")
+MESSAGE_CHARS = 90
+
+
+def ordered(seen: Iterable[str], canonical: tuple[str, ...]) -> list[str]:
+    unique = list(dict.fromkeys(seen))
+    return [c for c in canonical if c in unique] + [s for s in unique if s not in canonical]
+
+
+def fmt_seconds(value: Any) -> str:
+    if not isinstance(value, (int, float)):
+        return ""
+    return f"{value:.2f} s" if value < 10 else f"{value:.1f} s"
+
+
+def fmt_diff(value: Any) -> str:
+    if not isinstance(value, (int, float)):
+        return ""
+    return "Δ 0" if value == 0 else f"Δ {value:.1e}"
+
+
+def shorten(text: str, limit: int = MESSAGE_CHARS) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def load_cell(attempt: dict[str, Any]) -> dict[str, Any]:
+    status = str(attempt.get("status") or "")
+    css, label, _ = STATUSES.get(status, UNKNOWN_STATUS)
+    message = str(attempt.get("message") or "")
+    return {
+        "empty": False,
+        "status": status,
+        "css": css,
+        "label": label or status or "?",
+        "time": fmt_seconds(attempt.get("wall_s")),
+        "diff": fmt_diff(attempt.get("max_abs_diff")),
+        "code": str(attempt.get("code") or ""),
+        "message": shorten(message) if message else "",
+        "title": message,
+    }
+
+
+EMPTY_CELL = {"empty": True, "css": "st-none", "label": "—", "status": "", "time": "", "diff": "",
+              "code": "", "message": "", "title": "not attempted"}
+
+
+def loads_grid(loads: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """Turn guarded-load attempts into a grid: rows = loaders, columns = strategies.
+
+    Each attempt is a dict with at least ``loader``, ``strategy`` and ``status``; ``wall_s``,
+    ``max_abs_diff``, ``code`` and ``message`` are shown when present. A later attempt for the
+    same (loader, strategy) replaces an earlier one. Returns None when there are no attempts.
+    """
+    attempts = [a for a in loads if isinstance(a, dict)]
+    if not attempts:
+        return None
+    cells: dict[tuple[str, str], dict[str, Any]] = {}
+    for attempt in attempts:
+        cells[(str(attempt.get("loader") or "?"), str(attempt.get("strategy") or "?"))] = load_cell(attempt)
+    loaders = ordered((k[0] for k in cells), LOADER_ORDER)
+    strategies = ordered((k[1] for k in cells), STRATEGY_ORDER)
+    counts: dict[str, int] = {}
+    for cell in cells.values():
+        counts[cell["status"]] = counts.get(cell["status"], 0) + 1
+    legend = [{"css": css, "label": label, "text": text, "count": counts.get(status, 0)}
+              for status, (css, label, text) in STATUSES.items() if counts.get(status)]
+    return {
+        "strategies": strategies,
+        "rows": [{"loader": loader, "cells": [cells.get((loader, s), EMPTY_CELL) for s in strategies]}
+                 for loader in loaders],
+        "legend": legend,
+        "summary": ", ".join(f"{n} {status or '?'}" for status, n in sorted(counts.items())),
+    }
+
+
+# ---------------------------------------------------------------------------------------
+# Rule docs: a tiny Markdown subset turned into blocks of spans, escaped by the template.
+
+INLINE_RE = re.compile(r"`([^`]+)`|\[([^\]]+)\]\((https?://[^)\s]+)\)|(https?://[^\s)>\]]+)")
+
+
+def spans(text: str) -> list[dict[str, str]]:
+    out: list[dict[str, str]] = []
+    pos = 0
+    for m in INLINE_RE.finditer(text):
+        if m.start() > pos:
+            out.append({"kind": "text", "text": text[pos:m.start()]})
+        if m.group(1) is not None:
+            out.append({"kind": "code", "text": m.group(1)})
+        elif m.group(2) is not None:
+            out.append({"kind": "link", "text": m.group(2), "href": m.group(3)})
+        else:
+            out.append({"kind": "link", "text": m.group(4), "href": m.group(4)})
+        pos = m.end()
+    if pos < len(text):
+        out.append({"kind": "text", "text": text[pos:]})
+    return out
+
+
+def markdown_blocks(doc: str) -> list[dict[str, Any]]:
+    """Headings (##, ###), fenced code, bullet lists and paragraphs; the top '# ' title is dropped."""
+    blocks: list[dict[str, Any]] = []
+    para: list[str] = []
+    items: list[str] = []
+
+    def flush() -> None:
+        if para:
+            blocks.append({"kind": "p", "spans": spans(" ".join(para))})
+            para.clear()
+        if items:
+            blocks.append({"kind": "ul", "entries": [spans(i) for i in items]})
+            items.clear()
+
+    lines = doc.splitlines()
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        stripped = line.strip()
+        if stripped.startswith("```"):
+            flush()
+            code: list[str] = []
+            i += 1
+            while i < len(lines) and not lines[i].strip().startswith("```"):
+                code.append(lines[i])
+                i += 1
+            blocks.append({"kind": "pre", "text": "\n".join(code)})
+        elif stripped.startswith("# "):
+            flush()
+        elif stripped.startswith("#"):
+            flush()
+            blocks.append({"kind": "h", "text": stripped.lstrip("#").strip()})
+        elif stripped.startswith(("- ", "* ")):
+            if para:
+                flush()
+            items.append(stripped[2:].strip())
+        elif not stripped:
+            flush()
+        elif items and line.startswith("  "):
+            items[-1] += " " + stripped
+        else:
+            if items:
+                flush()
+            para.append(stripped)
+        i += 1
+    flush()
+    return blocks
+
+
+def rule_views(codes: Iterable[str]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    from kcompat.catalog import load_catalog
+
+    catalog = load_catalog()
+    docs = []
+    found = {}
+    for code in sorted(set(codes)):
+        rule = catalog.get(code)
+        if rule is None:
+            continue
+        found[code] = rule
+        docs.append({"code": rule.code, "name": rule.name, "anchor": rule.anchor, "title": rule.title,
+                     "severity": rule.severity.value, "family": rule.family, "blocks": markdown_blocks(rule.doc)})
+    return docs, found
+
+
+# ---------------------------------------------------------------------------------------
+# Facts
+
+
+def human_bytes(size: int) -> str:
+    value = float(size)
+    for unit in ("bytes", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{int(value)} bytes" if unit == "bytes" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{size} bytes"
+
+
+def saved_by(artifact: Artifact) -> str:
+    parts = []
+    if artifact.keras_version:
+        parts.append(f"Keras {artifact.keras_version}")
+    sm = artifact.saved_model
+    tf_version = artifact.tensorflow_version or (sm.tensorflow_version if sm else None)
+    if tf_version:
+        parts.append(f"TensorFlow {tf_version}")
+    if artifact.backend:
+        parts.append(f"backend {artifact.backend}")
+    if artifact.date_saved:
+        parts.append(f"on {artifact.date_saved}")
+    return ", ".join(parts)
+
+
+def shape_text(shape: list[int | None] | None) -> str:
+    if shape is None:
+        return "unknown rank"
+    return "(" + ", ".join("None" if d is None or d < 0 else str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+def signature_views(artifact: Artifact) -> list[dict[str, Any]]:
+    if not artifact.saved_model:
+        return []
+    out = []
+    for sig in artifact.saved_model.signatures:
+        def tensors(specs: dict) -> list[dict[str, str]]:
+            return [{"key": key, "name": spec.name or "", "dtype": spec.dtype, "shape": shape_text(spec.shape)}
+                    for key, spec in specs.items()]
+        out.append({"key": sig.key, "method": sig.method_name, "inputs": tensors(sig.inputs),
+                    "outputs": tensors(sig.outputs)})
+    return out
+
+
+def fact_rows(artifact: Artifact) -> list[dict[str, str]]:
+    rows = [("format", artifact.format.value), ("size", human_bytes(artifact.size_bytes) if artifact.size_bytes else "")]
+    rows.append(("saved by", saved_by(artifact)))
+    if artifact.model_class:
+        rows.append(("model", f"{artifact.model_class}" + (f" ({artifact.model_module})" if artifact.model_module else "")))
+    if artifact.keras_major:
+        rows.append(("config generation", f"Keras {artifact.keras_major}"))
+    if artifact.training and artifact.training.optimizer_class:
+        rows.append(("optimizer", artifact.training.optimizer_class))
+    if artifact.weights:
+        rows.append(("weights", f"{len(artifact.weights)} tensors"))
+    if artifact.optimizer_weight_count:
+        rows.append(("optimizer state", f"{artifact.optimizer_weight_count} tensors"))
+    if artifact.members:
+        shown = ", ".join(artifact.members[:8]) + (f", … ({len(artifact.members)} in all)" if len(artifact.members) > 8 else "")
+        rows.append(("members", shown))
+    sm = artifact.saved_model
+    if sm:
+        if sm.tags:
+            rows.append(("tags", "; ".join(",".join(t) for t in sm.tags)))
+        rows.append(("ops used", str(len(sm.ops))))
+        if sm.variable_count:
+            rows.append(("variables", str(sm.variable_count)))
+        rows.append(("keras metadata", "yes" if sm.has_keras_metadata else "no"))
+    if artifact.checkpoint_keys:
+        rows.append(("checkpoint keys", str(len(artifact.checkpoint_keys))))
+    skipped = artifact.notes.get("skipped_rules")
+    if isinstance(skipped, list) and skipped:
+        rows.append(("rules skipped", ", ".join(sorted({str(s.get("code")) for s in skipped if isinstance(s, dict)}))))
+    return [{"label": k, "value": v} for k, v in rows if v]
+
+
+def layer_views(artifact: Artifact) -> list[dict[str, Any]]:
+    return [{"path": layer.path, "class_name": layer.class_name, "module": layer.module or "",
+             "registered_name": layer.registered_name or "", "wrapper_key": layer.wrapper_key or "",
+             "custom": is_custom(layer)} for layer in artifact.layers]
+
+
+def finding_view(finding: Finding, rules: dict[str, Any]) -> dict[str, Any]:
+    rule = rules.get(finding.code)
+    return {"code": finding.code, "name": finding.name, "severity": finding.severity.value,
+            "message": finding.message, "location": finding.location or "", "fix": finding.fix or "",
+            "anchor": rule.anchor if rule else "", "title": rule.title if rule else "",
+            "fingerprint": finding.fingerprint}
+
+
+def counts_of(findings: list[Finding]) -> dict[str, int]:
+    return {s.value: sum(f.severity is s for f in findings) for s in Severity}
+
+
+def counts_text(counts: dict[str, int]) -> str:
+    parts = [f"{counts['error']} error{'s' if counts['error'] != 1 else ''}",
+             f"{counts['warning']} warning{'s' if counts['warning'] != 1 else ''}",
+             f"{counts['info']} info"]
+    return ", ".join(parts)
+
+
+def artifact_view(index: int, entry: ArtifactReport, rules: dict[str, Any]) -> dict[str, Any]:
+    a = entry.artifact
+    key = verdict(entry)
+    counts = counts_of(entry.findings)
+    groups = []
+    for severity in (Severity.error, Severity.warning, Severity.info):
+        members = [finding_view(f, rules) for f in entry.findings if f.severity is severity]
+        if members:
+            groups.append({"severity": severity.value, "label": SEVERITY_LABELS[severity], "findings": members})
+    layers = layer_views(a)
+    ops_missing = [{"op": str(f.evidence.get("op") or "?"), "location": f.location or "", "message": f.message}
+                   for f in entry.findings if f.code == "KC604"]
+    disagreements = [finding_view(f, rules) for f in entry.findings if f.code == "KC808"]
+    return {
+        "id": f"artifact-{index}", "number": index, "path": a.path, "format": a.format.value,
+        "verdict": {"key": key, **VERDICTS[key]}, "counts": counts, "counts_text": counts_text(counts),
+        "facts": fact_rows(a), "layers": layers, "custom_count": sum(l["custom"] for l in layers),
+        "layers_open": len(layers) <= 40, "signatures": signature_views(a), "ops_missing": ops_missing,
+        "groups": groups, "grid": loads_grid(entry.loads), "disagreements": disagreements,
+    }
+
+
+# ---------------------------------------------------------------------------------------
+# Environment: key facts first, anything else generically; big collections become counts.
+
+ENV_FIRST = ("python", "platform", "versions", "keras_backend", "tf_use_legacy_keras", "available_backends",
+             "devices", "custom_objects", "custom_object_modules", "ops", "keras_classes", "tf_keras_classes",
+             "errors", "source", "probe_seconds", "python_executable")
+ENV_LIST_MAX = 10
+
+
+def is_scalar(value: Any) -> bool:
+    return value is None or isinstance(value, (str, int, float, bool))
+
+
+def env_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if is_scalar(value):
+        return "" if value is None else str(value)
+    if isinstance(value, dict):
+        if len(value) <= ENV_LIST_MAX and all(is_scalar(v) for v in value.values()):
+            return ", ".join(f"{k} {v if v is not None else '—'}" for k, v in value.items())
+        return f"{len(value)} entries"
+    if isinstance(value, list):
+        names = [v.get("name") if isinstance(v, dict) else v for v in value]
+        if len(value) <= ENV_LIST_MAX and all(is_scalar(n) for n in names):
+            return ", ".join(str(n) for n in names)
+        return f"{len(value)} items"
+    return str(value)
+
+
+def env_rows(environment: dict[str, Any] | None) -> list[dict[str, str]]:
+    if not environment:
+        return []
+    keys = [k for k in ENV_FIRST if k in environment] + [k for k in environment if k not in ENV_FIRST]
+    rows = []
+    for key in keys:
+        value = env_value(environment[key])
+        if value not in ("", "0 entries", "0 items"):
+            rows.append({"label": key.replace("_", " "), "value": value})
+    return rows
+
+
+# ---------------------------------------------------------------------------------------
+
+
+def build_view(report: Report) -> dict[str, Any]:
+    codes = [f.code for f in report.findings]
+    docs, rules = rule_views(codes)
+    artifacts = [artifact_view(i, entry, rules) for i, entry in enumerate(report.artifacts, 1)]
+    verdict_counts = {k: sum(a["verdict"]["key"] == k for a in artifacts) for k in VERDICTS}
+    counts = counts_of(report.findings)
+    return {
+        "tool": report.tool, "tool_version": report.tool_version, "started_at": report.started_at,
+        "duration": f"{report.duration_s:.2f} s", "fail_on": report.fail_on.value, "exit_code": report.exit_code,
+        "outcome": "fail" if report.exit_code else "pass",
+        "counts": counts, "counts_text": counts_text(counts),
+        "verdict_counts": [{"key": k, "label": VERDICTS[k]["label"], "count": n} for k, n in verdict_counts.items()],
+        "artifacts": artifacts, "show_index": len(artifacts) > 1, "environment": env_rows(report.environment),
+        "rule_docs": docs,
+    }
+
+
+@lru_cache(maxsize=1)
+def _env() -> Environment:
+    return Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=True, undefined=StrictUndefined,
+                       trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+
+
+@lru_cache(maxsize=1)
+def _assets() -> tuple[Markup, Markup, str]:
+    css = (TEMPLATES / "report.css").read_text("utf-8")
+    js = (TEMPLATES / "report.js").read_text("utf-8")
+    if "</" in css or "</" in js:  # static files, but keep the raw-text elements closed where we close them
+        raise ValueError("report.css / report.js must not contain '</'")
+    digest = base64.b64encode(hashlib.sha256(js.encode("utf-8")).digest()).decode("ascii")
+    return Markup(css), Markup(js), f"'sha256-{digest}'"
+
+
+def render(report: Report) -> str:
+    css, js, script_hash = _assets()
+    csp = (f"default-src 'none'; style-src 'unsafe-inline'; script-src {script_hash}; img-src data:; "
+           "base-uri 'none'; form-action 'none'")
+    return _env().get_template("report.html.j2").render(r=build_view(report), css=css, js=js, csp=csp)
