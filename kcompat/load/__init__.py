@@ -230,7 +230,8 @@ def run_matrix(
     app = applicable_loaders(fmt, python, config_path)
     if loaders is None:
         wanted = [lo for lo, why in app.items() if why is None]
-        skipped_loaders = {}
+        # applicable to the format but not usable here (missing config_path, tf_keras absent...)
+        skipped_loaders = {lo: why for lo, why in app.items() if why and lo in APPLICABLE.get(fmt, ())}
     else:
         for lo in loaders:
             if lo not in LOADERS:

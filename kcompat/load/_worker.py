@@ -352,8 +352,37 @@ class Worker:
             info = exc_info(e)
             result["trained"] = False
             result["train_error"] = info
-            notes.append(f"training step failed: {info['exception_type']}: {info['message'][:200]}")
+            notes.append(f"fit on tf.data failed: {info['exception_type']}: {info['message'][:200]}")
+            if "PerReplica" in info["full_message"] and not self.is_default:
+                # Keras 3 fit() reduces a PerReplica batch in _maybe_symbolic_build, which fails under
+                # MWMS whatever the input type. A hand-written strategy.run step still trains.
+                try:
+                    self.custom_step(model, ds)
+                    result["trained"] = True
+                    notes.append("one custom strategy.run training step (GradientTape + optimizer) ran instead")
+                except Exception as e2:
+                    info2 = exc_info(e2)
+                    notes.append(f"custom training step failed too: {info2['exception_type']}: {info2['message'][:200]}")
         result.setdefault("notes", []).extend(notes)
+
+    def custom_step(self, model, ds) -> None:
+        tf, strategy = self.tf, self.strategy
+        dist = iter(strategy.experimental_distribute_dataset(ds))
+        xb, yb = next(dist)
+
+        @tf.function
+        def step(xb, yb):
+            def fn(xb, yb):
+                with tf.GradientTape() as tape:
+                    pred = model(xb, training=True)
+                    loss = model.compute_loss(x=xb, y=yb, y_pred=pred)
+                grads = tape.gradient(loss, model.trainable_variables)
+                model.optimizer.apply_gradients(zip(grads, model.trainable_variables))
+                return loss
+
+            return strategy.reduce("SUM", strategy.run(fn, args=(xb, yb)), axis=None)
+
+        step(xb, yb)
 
     def keras_specs(self, model) -> list[tuple[str, list, str]]:
         inputs = getattr(model, "inputs", None)

@@ -32,7 +32,7 @@ TABLE: tuple[Row, ...] = (
     Row(_r(r"bad marshal data|unknown opcode"), "KC206"),
     Row(SAFE_MODE, "KC701"),
     Row(_r(r"PerReplica"), "KC809"),
-    Row(_r(r"Unknown optimizer"), "KC401"),
+    Row(_r(r"Unknown optimizer|Could not interpret optimizer identifier"), "KC401"),
     Row(_r(r"Argument\(s\) not recognized|decay is deprecated|`decay` is no longer supported"), "KC402"),
     Row(_r(r"not a KerasSaveable subclass"), "KC404"),
     Row(_r(r"parent module keras\.src\.engine|keras\.src\.models|keras\.src\.engine"), "KC203"),
@@ -46,7 +46,7 @@ TABLE: tuple[Row, ...] = (
     Row(_r(r"'_UserObject' object has no attribute 'add_slot'"), "KC606"),
     Row(_r(r"^'?serving_default'?$|KeyError: '?serving_default"), "KC601"),
     Row(_r(r"only supports the NHWC"), "KC503"),
-    Row(_r(r"has type float16 that does not match|has type bfloat16 that does not match"), "KC504"),
+    Row(_r(r"has type b?float16 that does not match|expected to be a (half|bfloat16) tensor but is a float tensor"), "KC504"),
 )
 
 FALLBACK = "KC801"

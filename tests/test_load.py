@@ -1,0 +1,410 @@
+"""Guarded load (kcompat.load): real subprocesses, real tf.distribute strategies, no mocks.
+
+The test process never imports TF/Keras: models are built by a subprocess of the reference venv
+(``KC_TEST_PYTHON``, default /work/main/.venv/bin/python) and every load runs in kcompat's workers.
+Fast tests (classifier table, comparison, import boundary) need no TF. TF tests are marked slow.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from kcompat.load import compare_outputs, run_matrix, tolerance
+from kcompat.load.classify import TABLE, classify, is_safe_mode_refusal
+
+REPO = Path(__file__).resolve().parents[1]
+VENV_PY = os.environ.get("KC_TEST_PYTHON", str(REPO / ".venv" / "bin" / "python"))
+ALL4 = ["default", "one-device-cpu", "mirrored", "multi-worker"]
+
+# ----------------------------------------------------------------------------------------------
+# Classifier: one case per row, each a message OBSERVED with TF 2.21.0 / Keras 3.15.1 / tf_keras
+# 2.21.0 in /work/main/.venv (Python 3.11), unless marked as quoted from FAILURE_MODES.md.
+# ----------------------------------------------------------------------------------------------
+OBSERVED = [
+    # keras.saving.load_model(<SavedModel dir exported by Model.export>)
+    (
+        "File format not supported: filepath=/tmp/kc/small_sm. Keras 3 only supports V3 `.keras` files, legacy H5 "
+        "format files (`.h5` extension). Note that the legacy SavedModel format is not supported by `load_model()` "
+        "in Keras 3. In order to reload a TensorFlow SavedModel as an inference-only layer in Keras 3, use "
+        "`keras.layers.TFSMLayer(/tmp/kc/small_sm, call_endpoint='serving_default')`",
+        None, "saved-model", "KC204",
+    ),
+    # keras.saving.load_model(<tf.train.Checkpoint prefix>)
+    (
+        "File format not supported: filepath=/tmp/kc/ckpt/ck. Keras 3 only supports V3 `.keras` files, legacy H5 "
+        "format files (`.h5` extension).",
+        None, "tf-checkpoint", "KC108",
+    ),
+    # keras.saving.load_model(<model.save_weights('x.weights.h5')>)
+    ("No model config found in the file at /tmp/kc/small.weights.h5.", None, "hdf5-weights-v3", "KC107"),
+    # keras.saving.load_model(<Keras 3.15 .h5 compiled with loss='mse'>, compile=True)
+    ("Could not deserialize 'keras.metrics.mse' because it is not a KerasSaveable subclass", None, "hdf5-model", "KC404"),
+    # load_model on the first half of a real .h5 file
+    (
+        "Unable to synchronously open file (truncated file: eof = 9416, sblock->base_addr = 0, stored_eof = 18832)",
+        None, "hdf5-model", "KC102",
+    ),
+    # load_model on a git-LFS pointer saved as .h5 (h5py message; kcompat's static rule names KC101,
+    # the load-time text alone cannot tell LFS from any non-HDF5 file, so it lands on KC102)
+    ("Unable to synchronously open file (file signature not found)", None, "hdf5-model", "KC102"),
+    # what a worker reports when it is handed the pointer text itself
+    ("version https://git-lfs.github.com/spec/v1 oid sha256:abc", None, "hdf5-model", "KC101"),
+    # tf.saved_model.load(<tf.Module saved without signatures>).signatures['serving_default']
+    ("serving_default", "KeyError", "saved-model", "KC601"),
+    # keras.layers.Dense.from_config({... 'batch_input_shape': ..., 'bogus': 1})
+    (
+        "Error when deserializing class 'Dense' using config={'units': 2, 'batch_input_shape': [None, 3], "
+        "'bogus': 1, 'quantization_config': None}.\n\nException encountered: Unrecognized keyword arguments "
+        "passed to Dense: {'batch_input_shape': [None, 3], 'bogus': 1}",
+        "TypeError", "keras-zip", "KC302",
+    ),
+    # keras.optimizers.deserialize({'class_name': 'Adam', 'config': {'lr': 0.1, 'decay': 0.01}})
+    ("Argument(s) not recognized: {'lr': 0.1}", "ValueError", "hdf5-model", "KC402"),
+    # keras.optimizers.get('Custom>Adam') (Keras 3 wording; Keras 2 said "Unknown optimizer: Custom>Adam")
+    ("Could not interpret optimizer identifier: Custom>Adam", "ValueError", "hdf5-model", "KC401"),
+    # keras.saving.deserialize_keras_object({'module': 'mylayers', 'class_name': 'Scale', ...})
+    (
+        "Could not locate class 'Scale'. Make sure custom classes and functions are decorated with "
+        "`@keras.saving.register_keras_serializable()`.",
+        "TypeError", "keras-zip", "KC301",
+    ),
+    # marshal.loads(b'\xff\x00garbage') (what Lambda code from another Python version gives)
+    ("bad marshal data (unknown type code)", "ValueError", "hdf5-model", "KC206"),
+    # tf_keras.models.load_model(<Keras 3.15 .keras zip>) -- seen in this file's matrix runs
+    (
+        "Could not deserialize class 'Functional' because its parent module tf_keras.src.models.functional "
+        "cannot be imported. Full object config: {'module': 'keras.src.models.functional', 'class_name': "
+        "'Functional', ...}",
+        "TypeError", "keras-zip", "KC203",
+    ),
+    # keras.saving.deserialize_keras_object({'module': 'keras.src.engine.functional', ...}) (Keras 2.13-2.15 files)
+    (
+        "Could not deserialize class 'Functional' because its parent module keras.src.engine.functional cannot "
+        "be imported.",
+        "TypeError", "keras-zip", "KC203",
+    ),
+    # tf.raw_ops.AddV2(x=float16, y=float32) in eager mode
+    (
+        "cannot compute AddV2 as input #1(zero-based) was expected to be a half tensor but is a float tensor "
+        "[Op:AddV2] name: ",
+        "InvalidArgumentError", "saved-model", "KC504",
+    ),
+    # tf.nn.conv2d(..., data_format='NCHW') on CPU
+    (
+        "{{function_node __wrapped__Conv2D_device_/job:localhost/replica:0/task:0/device:CPU:0}} The Conv2D op "
+        "currently only supports the NHWC tensor format on the CPU. The op was given the format: NCHW [Op:Conv2D]",
+        "UnimplementedError", "saved-model", "KC503",
+    ),
+    # Keras 3 model.fit under MultiWorkerMirroredStrategy (numpy AND tf.data input), 2 workers on 127.0.0.1
+    (
+        "Attempt to convert a value (PerReplica:{\n  0: <tf.Tensor: shape=(1, 4), dtype=float32, numpy=...>\n}) "
+        "with an unsupported type (<class 'tensorflow.python.distribute.values.PerReplica'>) to a Tensor.",
+        "ValueError", "keras-zip", "KC809",
+    ),
+    # keras.saving.load_model(<.keras with a Lambda>, safe_mode=True) -- seen in test_safe_mode_refusal
+    (
+        "Requested the deserialization of a `Lambda` layer whose `function` is a Python lambda. This carries a "
+        "potential risk of arbitrary code execution and thus it is disallowed by default. If you trust the "
+        "source of the artifact, you can override this error by passing `safe_mode=False` to the loading "
+        "function, or calling `keras.config.enable_unsafe_deserialization().",
+        "ValueError", "keras-zip", "KC701",
+    ),
+    # Quoted from FAILURE_MODES.md (not reproducible with the reference venv): Keras 2 / TF runtime wording
+    ("Unknown layer: 'Scale'. Please ensure you are using a `keras.utils.custom_object_scope`", None, "hdf5-model", "KC301"),
+    ("Unknown optimizer: Custom>Adam", None, "hdf5-model", "KC401"),
+    ("decay is deprecated in the new Keras optimizer, please check the docstring", None, "hdf5-model", "KC402"),
+    ("Keyword argument not understood: data_format", None, "hdf5-model", "KC302"),
+    ("Op type not registered 'CaseFoldUTF8' in binary running on host", None, "saved-model", "KC604"),
+    ("NodeDef mentions attr 'explicit_paddings' not in Op<name=Conv2D>", None, "saved-model", "KC605"),
+    ("'_UserObject' object has no attribute 'add_slot'", "AttributeError", "saved-model", "KC606"),
+    ("Input 'y' of 'AddV2' Op has type float16 that does not match type float32 of argument 'x'.", None, "saved-model", "KC504"),
+    ("SystemError: unknown opcode", None, "hdf5-model", "KC206"),
+    ("something nobody has seen before", None, "keras-zip", "KC801"),
+]
+
+
+@pytest.mark.parametrize("message,etype,fmt,code", OBSERVED, ids=[f"{c[3]}-{i}" for i, c in enumerate(OBSERVED)])
+def test_classifier_rows(message, etype, fmt, code):
+    assert classify(message, exception_type=etype, fmt=fmt) == code
+
+
+def test_every_table_code_has_a_case():
+    covered = {c[3] for c in OBSERVED}
+    assert {row.code for row in TABLE} <= covered
+
+
+def test_safe_mode_refusal_detection():
+    refusal = next(c[0] for c in OBSERVED if c[3] == "KC701")
+    assert is_safe_mode_refusal(refusal)
+    assert not is_safe_mode_refusal("Could not locate class 'Scale'")
+
+
+def test_compare_outputs_tolerance():
+    ref = [("y", np.array([[1.0, 2.0]], dtype=np.float32))]
+    near = [("y", np.array([[1.0 + 5e-6, 2.0001]], dtype=np.float32))]
+    far = [("y", np.array([[1.1, 2.0]], dtype=np.float32))]
+    assert compare_outputs(ref, near)[2] is True
+    mabs, mrel, ok, _ = compare_outputs(ref, far)
+    assert ok is False and mabs == pytest.approx(0.1, rel=1e-3) and mrel == pytest.approx(0.1, rel=1e-3)
+    assert compare_outputs(ref, [("z", np.zeros((2, 2), np.float32))])[2] is False
+    assert tolerance("float16")[0] > tolerance("float32")[0]
+
+
+def test_parent_side_never_imports_tf():
+    code = (
+        "import sys, kcompat.load, kcompat.load.runner, kcompat.load.classify, kcompat.load.model;"
+        "bad=[m for m in sys.modules if m.split('.')[0] in ('tensorflow','keras','tf_keras')];"
+        "assert not bad, bad"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)})
+
+
+# ----------------------------------------------------------------------------------------------
+# Slow: real models, real worker processes
+# ----------------------------------------------------------------------------------------------
+
+HANG_MOD = """
+import time
+import keras
+
+@keras.saving.register_keras_serializable(package="kctest")
+class Hang(keras.layers.Layer):
+    def call(self, x):
+        return x
+
+    @classmethod
+    def from_config(cls, config):
+        while True:  # a custom layer whose deserialisation never returns
+            time.sleep(0.2)
+"""
+
+ALLOC_MOD = """
+import keras
+
+@keras.saving.register_keras_serializable(package="kctest")
+class Alloc(keras.layers.Layer):
+    def call(self, x):
+        return x
+
+    @classmethod
+    def from_config(cls, config):
+        blocks = []
+        while True:  # allocate (and touch) memory without bound
+            blocks.append(b"x" * (64 << 20))
+"""
+
+BUILD = r"""
+import base64, json, marshal, os, sys, zipfile
+out = sys.argv[1]
+sys.path.insert(0, out)
+import tensorflow as tf
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+import keras
+import hang_layer, alloc_layer
+
+def small(seed=0):
+    keras.utils.set_random_seed(seed)
+    inp = keras.Input((4,), name="x")
+    h = keras.layers.Dense(8, activation="relu")(inp)
+    m = keras.Model(inp, keras.layers.Dense(3)(h))
+    m.compile(optimizer="adam", loss="mse")
+    return m
+
+m = small()
+m.save(f"{out}/small.keras")
+m.save_weights(f"{out}/small.weights.h5")
+open(f"{out}/small.json", "w").write(m.to_json())
+m.export(f"{out}/small_sm")
+
+# saved under MirroredStrategy over 2 logical CPUs, after one training step
+strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+assert strategy.num_replicas_in_sync == 2
+with strategy.scope():
+    mm = small(1)
+import numpy as np
+x = np.random.default_rng(1).standard_normal((8, 4)).astype("float32")
+mm.fit(tf.data.Dataset.from_tensor_slices((x, x[:, :3])).batch(4), epochs=1, verbose=0)
+mm.save(f"{out}/mirrored.keras")
+
+# a Lambda whose marshalled code dereferences NULL when Keras calls it while rebuilding the model
+keras.utils.set_random_seed(0)
+inp = keras.Input((4,))
+lm = keras.Model(inp, keras.layers.Lambda(lambda t: t * 2.0)(inp))
+lm.save(f"{out}/lambda_ok.keras")
+evil = base64.b64encode(marshal.dumps((lambda t: __import__("ctypes").string_at(0)).__code__)).decode()
+with zipfile.ZipFile(f"{out}/lambda_ok.keras") as z:
+    members = {n: z.read(n) for n in z.namelist()}
+cfg = json.loads(members["config.json"])
+for layer in cfg["config"]["layers"]:
+    if layer["class_name"] == "Lambda":
+        layer["config"]["function"]["config"]["code"] = evil
+members["config.json"] = json.dumps(cfg).encode()
+with zipfile.ZipFile(f"{out}/lambda_segv.keras", "w") as z:
+    for n, b in members.items():
+        z.writestr(n, b)
+
+for name, cls in (("hang", hang_layer.Hang), ("alloc", alloc_layer.Alloc)):
+    inp = keras.Input((4,))
+    keras.Model(inp, cls()(inp)).save(f"{out}/{name}.keras")
+print("BUILT")
+"""
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory) -> Path:
+    if not Path(VENV_PY).exists():
+        pytest.skip(f"reference venv python not found: {VENV_PY}")
+    d = tmp_path_factory.mktemp("load-models")
+    (d / "hang_layer.py").write_text(textwrap.dedent(HANG_MOD))
+    (d / "alloc_layer.py").write_text(textwrap.dedent(ALLOC_MOD))
+    (d / "build.py").write_text(BUILD)
+    env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "TF_CPP_MIN_LOG_LEVEL": "2", "KERAS_BACKEND": "tensorflow"}
+    r = subprocess.run([VENV_PY, str(d / "build.py"), str(d)], capture_output=True, text=True, env=env, timeout=300)
+    assert "BUILT" in r.stdout, r.stdout[-3000:] + r.stderr[-3000:]
+    return d
+
+
+@pytest.fixture(autouse=True)
+def _no_gpu(monkeypatch):
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
+    monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+@pytest.fixture(scope="module")
+def small_matrix(models):
+    os.environ["CUDA_VISIBLE_DEVICES"] = ""
+    return run_matrix(str(models / "small.keras"), "keras-zip", python=VENV_PY, loaders=["keras"], strategies=ALL4)
+
+
+def _brief(m) -> str:
+    return "\n".join(
+        f"{a.loader}/{a.strategy}: {a.status} {a.code} {a.exception_type}: {a.message} sig={a.signal} note={a.note}"
+        for a in m.attempts
+    )
+
+
+@pytest.mark.slow
+def test_small_model_agrees_under_all_four_strategies(small_matrix):
+    m = small_matrix
+    assert m.reference == "keras/default"
+    by = {a.strategy: a for a in m.attempts if a.loader == "keras"}
+    assert set(by) == set(ALL4), _brief(m)
+    for s in ALL4:
+        a = by[s]
+        assert a.status == "ok", _brief(m)
+        assert a.agrees is True and a.max_abs_diff is not None and a.max_abs_diff <= 1e-5, _brief(m)
+        assert a.outputs and a.outputs[0].shape == [2, 3] and a.outputs[0].dtype == "float32"
+        assert a.wall_s > 0
+        assert a.trained is True, _brief(m)  # one real training step under every strategy
+    assert by["default"].num_replicas == 1 and by["one-device-cpu"].num_replicas == 1
+    assert by["mirrored"].num_replicas == 2  # 2 logical CPU devices
+    assert m.total_wall_s > 0
+    assert "keras-nocompile" not in {a.loader for a in m.attempts}  # compile=True worked: no retry
+
+
+@pytest.mark.slow
+def test_multi_worker_forms_a_real_two_worker_cluster(small_matrix):
+    a = small_matrix.get("keras", "multi-worker")
+    assert a is not None and a.status == "ok", _brief(small_matrix)
+    # each of the 2 worker processes reports num_replicas_in_sync == 2 (1 CPU replica per worker)
+    assert a.worker_replicas == [2, 2]
+    assert a.num_replicas == 2
+    # Keras 3 fit() under MWMS fails with the PerReplica conversion error (numpy AND tf.data input);
+    # the worker reproduces it, classifies it, and still trains one step with strategy.run
+    assert a.code == "KC809", a.note
+    assert "PerReplica" in (a.note or "")
+
+
+@pytest.mark.slow
+def test_model_saved_under_mirrored_loads_under_default_and_mirrored(models):
+    m = run_matrix(
+        str(models / "mirrored.keras"), "keras-zip", python=VENV_PY, loaders=["keras"], strategies=["default", "mirrored"]
+    )
+    d, mi = m.get("keras", "default"), m.get("keras", "mirrored")
+    assert d.status == "ok" and mi.status == "ok", _brief(m)
+    assert mi.num_replicas == 2
+    assert mi.agrees is True and mi.max_abs_diff <= 1e-5
+
+
+@pytest.mark.slow
+def test_crash_hang_and_oom_are_contained(models, monkeypatch):
+    crash = run_matrix(
+        str(models / "lambda_segv.keras"), "keras-zip", python=VENV_PY, loaders=["keras", "tf_keras"],
+        strategies=["default"], unsafe=True, timeout_s=60,
+    )
+    a = crash.get("keras", "default")
+    assert a.status == "crash" and a.signal == "SIGSEGV" and a.code == "KC802", _brief(crash)
+    nc = crash.get("keras-nocompile", "default")  # compile=False retried in a fresh process: same crash
+    assert nc is not None and nc.status == "crash" and nc.signal == "SIGSEGV", _brief(crash)
+    tk = crash.get("tf_keras", "default")  # the attempt after the crash still ran
+    assert tk is not None and tk.status == "error" and tk.code == "KC203", _brief(crash)
+
+    hang = run_matrix(
+        str(models / "hang.keras"), "keras-zip", python=VENV_PY, loaders=["keras-nocompile", "tf_keras"],
+        strategies=["default"], timeout_s=20, custom_objects=[str(models / "hang_layer.py")],
+    )
+    a = hang.get("keras-nocompile", "default")
+    assert a.status == "timeout" and a.code == "KC803", _brief(hang)
+    assert 19 <= a.wall_s <= 40
+    assert hang.get("tf_keras", "default").status == "error", _brief(hang)
+
+    # custom_objects by module name this time: importable through the worker's PYTHONPATH
+    monkeypatch.setenv("PYTHONPATH", str(models))
+    oom = run_matrix(
+        str(models / "alloc.keras"), "keras-zip", python=VENV_PY, loaders=["keras-nocompile", "tf_keras"],
+        strategies=["default"], memory_mb=1500, timeout_s=60, custom_objects=["alloc_layer"],
+    )
+    a = oom.get("keras-nocompile", "default")
+    assert a.status == "oom" and a.code == "KC804" and a.signal == "SIGKILL", _brief(oom)
+    assert "1500 MB" in (a.note or "")
+    assert oom.get("tf_keras", "default").status == "error", _brief(oom)
+    # the parent is fine: it can still run a normal load afterwards
+    ok = run_matrix(str(models / "small.keras"), "keras-zip", python=VENV_PY, loaders=["keras"], strategies=["default"])
+    assert ok.get("keras", "default").status == "ok"
+
+
+@pytest.mark.slow
+def test_safe_mode_refusal(models):
+    m = run_matrix(
+        str(models / "lambda_segv.keras"), "keras-zip", python=VENV_PY, loaders=["keras"], strategies=["default"]
+    )
+    a = m.get("keras", "default")
+    assert a.status == "refused-unsafe" and a.code == "KC701", _brief(m)
+    assert "Lambda" in a.message
+    assert m.get("keras-nocompile", "default") is None  # compile=False would be refused the same way
+
+
+@pytest.mark.slow
+def test_saved_model_gets_tf_saved_model_and_tfsmlayer(models):
+    m = run_matrix(str(models / "small_sm"), "saved-model", python=VENV_PY, strategies=["default"])
+    loaders = {a.loader: a for a in m.attempts}
+    assert {"tf_saved_model", "tfsmlayer", "keras"} <= set(loaders), _brief(m)
+    assert loaders["keras"].status == "error" and loaders["keras"].code == "KC204", _brief(m)
+    for lo in ("tf_saved_model", "tfsmlayer"):
+        assert loaders[lo].status == "ok", _brief(m)
+        assert loaders[lo].outputs[0].shape == [2, 3]
+    assert loaders["tfsmlayer"].agrees is True  # compared with the reference (first ok attempt)
+    assert "config+weights" not in loaders
+
+
+@pytest.mark.slow
+def test_weights_only_with_config_path(models):
+    m = run_matrix(
+        str(models / "small.weights.h5"), "hdf5-weights-v3", python=VENV_PY, strategies=["default"],
+        config_path=str(models / "small.json"),
+    )
+    assert [a.loader for a in m.attempts] == ["config+weights"], _brief(m)
+    a = m.attempts[0]
+    assert a.status == "ok" and a.outputs[0].shape == [2, 3], _brief(m)
+    # without a config the loader is skipped, with a reason
+    m2 = run_matrix(str(models / "small.weights.h5"), "hdf5-weights-v3", python=VENV_PY, strategies=["default"])
+    assert [(a.loader, a.status) for a in m2.attempts] == [("config+weights", "skipped")]
+    assert "config_path" in m2.attempts[0].note
