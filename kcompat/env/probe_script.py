@@ -312,7 +312,7 @@ BASE_PATHS = [
 ]
 
 
-def walk_keras3_like(pkg, framework, major, errors):
+def walk_keras(pkg, framework, major, errors):
     """Walk one Keras package (Keras 3 ``keras``, or Keras 2 ``keras``/``tf_keras``)."""
     reg_fn = _first_attr(
         [
@@ -580,7 +580,7 @@ def main(argv=None):
             major = 3 if pkg == "keras" else 2
         if not args.no_classes:
             try:
-                result[field] = walk_keras3_like(pkg, pkg, major, errors)
+                result[field] = walk_keras(pkg, pkg, major, errors)
             except Exception as exc:
                 _err(errors, "walking %s classes failed" % pkg, exc)
                 errors.append(traceback.format_exc().strip().splitlines()[-1])
