@@ -6,11 +6,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 from kcompat.model import Report
-from kcompat.report import json_report, text
+from kcompat.report import html, json_report, sarif, text
 
 WRITERS: dict[str, Callable[[Report], str]] = {
     "json": json_report.render,
     "text": text.render,
+    "html": html.render,
+    "sarif": sarif.render,
 }
 
 

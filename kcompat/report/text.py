@@ -1,48 +1,98 @@
-"""The terminal summary: one line per finding, grouped per artifact."""
+"""The terminal summary: one line per finding, grouped per artifact.
+
+``render(report)`` is plain text (it is also the ``-o text=FILE`` writer); colour is added
+only when the caller passes ``color=True``, which the CLI does when :func:`use_color` says
+the stream is a terminal and ``NO_COLOR`` is unset.
+"""
 
 from __future__ import annotations
 
-from kcompat.model import Artifact, Report, Severity
+import os
+from typing import IO
+
+from kcompat.model import Artifact, ArtifactReport, Report, Severity
+
+RESET = "\x1b[0m"
+STYLES = {
+    "error": "\x1b[1;31m", "warning": "\x1b[1;33m", "info": "\x1b[1;34m",
+    "path": "\x1b[1m", "dim": "\x1b[2m", "code": "\x1b[1m", "ok": "\x1b[1;32m", "fail": "\x1b[1;31m",
+}
+
+
+def use_color(stream: IO[str] | None, env: dict[str, str] | None = None) -> bool:
+    """Colour only on a terminal, with NO_COLOR unset (https://no-color.org) and TERM not 'dumb'."""
+    env = os.environ if env is None else env
+    if env.get("NO_COLOR") or env.get("TERM") == "dumb":
+        return False
+    try:
+        return bool(stream is not None and stream.isatty())
+    except (AttributeError, ValueError):  # closed or fake streams
+        return False
+
+
+class Paint:
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+
+    def __call__(self, text: str, style: str) -> str:
+        return f"{STYLES[style]}{text}{RESET}" if self.enabled and text else text
 
 
 def saved_by(artifact: Artifact) -> str:
     parts = []
     if artifact.keras_version:
         parts.append(f"Keras {artifact.keras_version}")
-    if artifact.tensorflow_version:
-        parts.append(f"TF {artifact.tensorflow_version}")
+    tf_version = artifact.tensorflow_version or (artifact.saved_model.tensorflow_version if artifact.saved_model else None)
+    if tf_version:
+        parts.append(f"TF {tf_version}")
     if artifact.backend:
         parts.append(f"backend {artifact.backend}")
     return ("saved by " + ", ".join(parts)) if parts else ""
 
 
-def facts(artifact: Artifact) -> list[str]:
+def facts(entry: ArtifactReport) -> list[str]:
+    artifact = entry.artifact
     lines = []
-    if artifact.model_class:
-        lines.append(f"    model: {artifact.model_class}, {len(artifact.layers)} layers")
+    if artifact.model_class or artifact.layers:
+        lines.append(f"    model: {artifact.model_class or '?'}, {len(artifact.layers)} layers")
+    if artifact.weights:
+        lines.append(f"    weights: {len(artifact.weights)} tensors")
     if artifact.saved_model:
         sigs = ", ".join(s.key for s in artifact.saved_model.signatures) or "none"
         lines.append(f"    signatures: {sigs}; ops: {len(artifact.saved_model.ops)}")
+    missing = sorted({str(f.evidence.get("op")) for f in entry.findings if f.code == "KC604" and f.evidence.get("op")})
+    if missing:
+        lines.append(f"    ops missing: {', '.join(missing)}")
+    if entry.loads:
+        statuses: dict[str, int] = {}
+        for attempt in entry.loads:
+            status = str(attempt.get("status")) if isinstance(attempt, dict) else "?"
+            statuses[status] = statuses.get(status, 0) + 1
+        lines.append("    loads: " + ", ".join(f"{n} {s}" for s, n in sorted(statuses.items())))
     return lines
 
 
-def render(report: Report, verbose: bool = False, quiet: bool = False) -> str:
+def render(report: Report, verbose: bool = False, quiet: bool = False, color: bool = False) -> str:
+    paint = Paint(color)
     out: list[str] = []
     for entry in report.artifacts:
         a = entry.artifact
         if not quiet:
-            out.append(f"{a.path}  [{a.format.value}]  {saved_by(a)}".rstrip())
+            head = f"{paint(a.path, 'path')}  {paint('[' + a.format.value + ']', 'dim')}"
+            by = saved_by(a)
+            out.append(f"{head}  {paint(by, 'dim')}" if by else head)
             if verbose:
-                out.extend(facts(a))
+                out.extend(paint(line, "dim") for line in facts(entry))
         for f in entry.findings:
             where = f" at {f.location}" if f.location else ""
             prefix = f"{a.path}: " if quiet else "  "
-            out.append(f"{prefix}{f.code} {f.severity.value} {f.name}{where}: {f.message}")
+            severity = paint(f.severity.value, f.severity.value)
+            out.append(f"{prefix}{paint(f.code, 'code')} {severity} {f.name}{where}: {f.message}")
             if f.fix and not quiet:
-                out.append(f"      fix: {f.fix}")
+                out.append(f"      {paint('fix:', 'dim')} {f.fix}")
     if not quiet:
         counts = {s: sum(f.severity is s for f in report.findings) for s in Severity}
-        verdict = "FAIL" if report.exit_code == 1 else "ok"
+        verdict = paint("FAIL", "fail") if report.exit_code == 1 else paint("ok", "ok")
         out.append(
             f"{len(report.artifacts)} artifact(s): {counts[Severity.error]} error(s), "
             f"{counts[Severity.warning]} warning(s), {counts[Severity.info]} info "
