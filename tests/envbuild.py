@@ -1,0 +1,29 @@
+"""Build an Environment for a rule case: a shipped real profile plus the case's overrides."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kcompat.env import load_profile
+from kcompat.env.model import Device, KerasClass
+from kcompat.env.targets import shipped
+
+_CACHE: dict[str, Any] = {}
+
+
+def build_env(spec: dict[str, Any]):
+    preset = spec.get("preset", "keras3.15-tf2.21")
+    if preset not in _CACHE:
+        _CACHE[preset] = load_profile(str(shipped()[preset]))
+    env = _CACHE[preset].model_copy(deep=True)
+    env.versions.update(spec.get("versions", {}))
+    for key in ("tf_use_legacy_keras", "keras_backend", "python"):
+        if key in spec:
+            setattr(env, key, spec[key])
+    if "devices" in spec:
+        env.devices = [Device(name=f"/physical_device:{d}:{i}", device_type=d) for i, d in enumerate(spec["devices"])]
+    for name in spec.get("remove_ops", []):
+        env.ops.pop(name, None)
+    env.ops.update(spec.get("add_ops", {}))
+    env.custom_objects.extend(KerasClass(**c) for c in spec.get("custom_objects", []))
+    return env
