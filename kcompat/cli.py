@@ -43,6 +43,12 @@ def add_check_parser(sub) -> None:
     p.add_argument("--ignore", action="append", default=[], metavar="CODE", help="skip these rules (code, prefix or name)")
     p.add_argument("--load", dest="load", action="store_true", default=False, help="also run the guarded load")
     p.add_argument("--no-load", dest="load", action="store_false", help="static checks only (the default)")
+    p.add_argument("--python", metavar="PATH", help="check against this interpreter's environment (default: the current one)")
+    p.add_argument("--profile", metavar="FILE|NAME", help="check against a declared target profile instead of probing (see `kcompat env --list-profiles`)")
+    p.add_argument("--custom-objects", action="append", default=[], metavar="MODULE",
+                   help="import MODULE in the probe so the classes it registers count as resolvable; repeatable")
+    p.add_argument("--no-env", action="store_true", help="do not probe an environment; environment rules are skipped")
+    p.add_argument("--refresh-env", action="store_true", help="re-probe the environment instead of using the cache")
     p.add_argument("-q", "--quiet", action="store_true", help="print findings only")
     p.add_argument("-v", "--verbose", action="store_true", help="print each artifact's facts too")
 
@@ -60,13 +66,38 @@ def run_check(args: argparse.Namespace) -> int:
         outputs.append(("json", Path(args.json)))
     if not outputs and not args.no_report:
         outputs.append(("json", Path(DEFAULT_JSON)))
-    config = RunConfig(select=split(args.select), ignore=split(args.ignore), fail_on=args.fail_on or Severity.error)
+    config = RunConfig(select=split(args.select), ignore=split(args.ignore), fail_on=args.fail_on or Severity.error,
+                       python=args.python, profile=args.profile, custom_objects=args.custom_objects)
     config.load.enabled = args.load
-    report = check_paths(args.paths, config)
+    env, env_info = (None, {"skipped": "--no-env"}) if args.no_env else environment(config, args.refresh_env)
+    report = check_paths(args.paths, config, env=env, env_info=env_info)
     for fmt, path in outputs:
         write(fmt, report, path)
     print(text.render(report, verbose=args.verbose, quiet=args.quiet))
     return 0 if args.exit_zero else report.exit_code
+
+
+def environment(config: RunConfig, refresh: bool = False):
+    """The Environment to check against, and its summary for the report; (None, why) if it cannot be had."""
+    from kcompat.env import EnvironmentProbeError, ProfileError, get_environment
+    from kcompat.env.targets import resolve_profile
+
+    try:
+        env = get_environment(python=config.python, custom_objects=config.custom_objects,
+                              profile=resolve_profile(config.profile) if config.profile else None, refresh=refresh)
+    except (EnvironmentProbeError, ProfileError) as exc:
+        return None, {"error": str(exc).splitlines()[0]}
+    info = {"python": env.python, "python_executable": env.python_executable, "versions": env.versions,
+            "keras_backend": env.keras_backend, "tf_use_legacy_keras": env.tf_use_legacy_keras,
+            "devices": [d.name for d in env.devices], "source": env.source, "errors": env.errors,
+            "custom_object_modules": env.custom_object_modules}
+    return env, info
+
+
+def run_env(argv: list[str]) -> int:
+    from kcompat.env.cli import main as env_main
+
+    return env_main(argv)
 
 
 def run_rules_list(args: argparse.Namespace) -> int:
@@ -107,6 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("explain", help="print a rule's documentation")
     p.add_argument("rule", metavar="CODE|NAME")
     sub.add_parser("schema", help="print the JSON Schema of the JSON report")
+    sub.add_parser("env", help="probe and show the environment snapshot (kcompat env --help)", add_help=False)
     return parser
 
 
@@ -115,6 +147,8 @@ COMMANDS = {"check": run_check, "rules": run_rules_list, "explain": run_explain,
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["env"]:  # the env subcommand owns its own parser
+        return run_env(argv[1:])
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

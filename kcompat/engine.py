@@ -46,6 +46,15 @@ def make_finding(rule: Rule, artifact: Artifact, hit: Hit, config: RunConfig) ->
     )
 
 
+def env_missing(env: Any) -> str | None:
+    """Why environment rules cannot judge here, so that they skip instead of reporting false errors."""
+    if env is None:
+        return "no environment snapshot; pass --python or --profile"
+    if not any(env.versions.get(k) for k in ("keras", "tensorflow", "tf_keras")):
+        return f"neither TensorFlow nor Keras is installed in {env.python_executable}; pass --python or --profile"
+    return None
+
+
 def run_rules(artifact: Artifact, env: Any, config: RunConfig, rules: list[Rule]) -> tuple[list[Finding], list[dict]]:
     """Findings, plus the rules skipped for this artifact with the reason."""
     findings: list[Finding] = []
@@ -54,8 +63,9 @@ def run_rules(artifact: Artifact, env: Any, config: RunConfig, rules: list[Rule]
         check = rule.function()
         if check is None or path_ignored(rule, artifact.path, config):
             continue
-        if rule.needs_env and env is None:
-            skipped.append({"code": rule.code, "reason": "no environment snapshot (TensorFlow/Keras not probed)"})
+        reason = env_missing(env) if rule.needs_env else None
+        if reason:
+            skipped.append({"code": rule.code, "reason": reason})
             continue
         try:
             hits = list(check(artifact, env))
