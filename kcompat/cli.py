@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -103,11 +104,19 @@ def run_env(argv: list[str]) -> int:
 def run_rules_list(args: argparse.Namespace) -> int:
     from kcompat.catalog import load_catalog
 
-    for rule in load_catalog().values():
-        if args.family and not rule.code.startswith(f"KC{args.family[0]}"):
-            continue
+    rules = [r for r in load_catalog().values() if not args.family or r.code.startswith(f"KC{args.family[0]}")]
+    if args.markdown:
+        print(rules_markdown(rules))
+        return 0
+    for rule in rules:
         print(f"{rule.code}  {rule.name:<32} {rule.severity.value:<8} {rule.title}")
     return 0
+
+
+def rules_markdown(rules) -> str:
+    lines = ["| code | name | severity | what it flags |", "|---|---|---|---|"]
+    lines += [f"| {r.code} | `{r.name}` | {r.severity.value} | {r.title} |" for r in rules]
+    return "\n".join(lines)
 
 
 def run_explain(args: argparse.Namespace) -> int:
@@ -135,6 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_check_parser(sub)
     p = sub.add_parser("rules", help="list the rule catalog")
     p.add_argument("--family", metavar="DIGIT", help="only one family, e.g. 1 for KC1xx")
+    p.add_argument("--markdown", action="store_true", help="print a Markdown table (the README's rule table)")
     p = sub.add_parser("explain", help="print a rule's documentation")
     p.add_argument("rule", metavar="CODE|NAME")
     sub.add_parser("schema", help="print the JSON Schema of the JSON report")
@@ -161,6 +171,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 2
+    except BrokenPipeError:  # e.g. `kcompat rules | head`
+        sys.stdout = open(os.devnull, "w")
+        return 0
     except Exception as exc:  # an internal error is exit 2 with one line, not a traceback
         print(f"kcompat: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 2
