@@ -12,6 +12,8 @@ from kcompat import __version__
 from kcompat.config import RunConfig
 from kcompat.model import Severity
 from kcompat.report import WRITERS
+from kcompat import settings
+from kcompat.settings import ConfigError
 
 DEFAULT_JSON = "reports/kcompat-report.json"
 
@@ -24,8 +26,9 @@ def parse_outputs(values: list[str]) -> list[tuple[str, Path]]:
     outputs = []
     for value in values:
         fmt, sep, path = value.partition("=")
-        if not sep or not path or fmt not in WRITERS:
-            raise UsageError(f"-o expects FORMAT=PATH with FORMAT one of {', '.join(WRITERS)}; got {value!r}")
+        path = path if sep else "-"  # a bare FORMAT (e.g. `-o github`) writes to stdout, like FORMAT=-
+        if not path or fmt not in WRITERS:
+            raise UsageError(f"-o expects FORMAT=PATH, FORMAT=- or FORMAT with FORMAT one of {', '.join(WRITERS)}; got {value!r}")
         outputs.append((fmt, Path(path)))
     return outputs
 
@@ -42,7 +45,7 @@ def add_check_parser(sub) -> None:
     p.add_argument("--exit-zero", action="store_true", help="always exit 0 unless there is a usage or internal error")
     p.add_argument("--select", action="append", default=[], metavar="CODE", help="only these rules (code, prefix or name; comma-separated)")
     p.add_argument("--ignore", action="append", default=[], metavar="CODE", help="skip these rules (code, prefix or name)")
-    p.add_argument("--load", dest="load", action="store_true", default=False, help="also run the guarded load")
+    p.add_argument("--load", dest="load", action="store_true", default=None, help="also run the guarded load")
     p.add_argument("--no-load", dest="load", action="store_false", help="static checks only (the default)")
     p.add_argument("--python", metavar="PATH", help="check against this interpreter's environment (default: the current one)")
     p.add_argument("--profile", metavar="FILE|NAME", help="check against a declared target profile instead of probing (see `kcompat env --list-profiles`)")
@@ -52,6 +55,7 @@ def add_check_parser(sub) -> None:
     p.add_argument("--refresh-env", action="store_true", help="re-probe the environment instead of using the cache")
     p.add_argument("-q", "--quiet", action="store_true", help="print findings only")
     p.add_argument("-v", "--verbose", action="store_true", help="print each artifact's facts too")
+    settings.add_arguments(p)  # --config, --isolated, --baseline
 
 
 def split(values: list[str]) -> list[str]:
@@ -62,19 +66,28 @@ def run_check(args: argparse.Namespace) -> int:
     from kcompat.report import text, write
     from kcompat.runner import check_paths
 
-    outputs = parse_outputs(args.output)
-    if args.json:
-        outputs.append(("json", Path(args.json)))
+    from kcompat import gate
+    from kcompat.baseline import apply_baseline
+
+    config = settings.resolve(args).config  # default < config file < command line (-o and --json are in outputs)
+    outputs = parse_outputs(config.outputs)
     if not outputs and not args.no_report:
         outputs.append(("json", Path(DEFAULT_JSON)))
-    config = RunConfig(select=split(args.select), ignore=split(args.ignore), fail_on=args.fail_on or Severity.error,
-                       python=args.python, profile=args.profile, custom_objects=args.custom_objects)
-    config.load.enabled = args.load
     env, env_info = (None, {"skipped": "--no-env"}) if args.no_env else environment(config, args.refresh_env)
-    report = check_paths(args.paths, config, env=env, env_info=env_info)
+    report = check_paths(gate.artifact_paths(args.paths), config, env=env, env_info=env_info)
+    baseline = apply_baseline(report, Path(config.baseline), config.fail_on) if config.baseline else None
+    if baseline is not None and "baseline" in type(report).model_fields:
+        report.baseline = baseline.summary()
+    summary = sys.stderr if any(str(p) == "-" and f not in ("github", "text") for f, p in outputs) else sys.stdout
     for fmt, path in outputs:
-        write(fmt, report, path)
-    print(text.render(report, verbose=args.verbose, quiet=args.quiet))
+        if str(path) == "-":
+            content = WRITERS[fmt](report)
+            print(content, end="\n" if content else "")
+        else:
+            write(fmt, report, path)
+    print(text.render(report, verbose=args.verbose, quiet=args.quiet), file=summary)
+    for line in gate.closing_lines(report, baseline, quiet=args.quiet):
+        print(line, file=summary)
     return 0 if args.exit_zero else report.exit_code
 
 
@@ -104,7 +117,13 @@ def run_env(argv: list[str]) -> int:
 def run_rules_list(args: argparse.Namespace) -> int:
     from kcompat.catalog import load_catalog
 
-    rules = [r for r in load_catalog().values() if not args.family or r.code.startswith(f"KC{args.family[0]}")]
+    from kcompat.gate import family_digit
+
+    try:
+        family = family_digit(args.family) if args.family else None
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    rules = [r for r in load_catalog().values() if not family or r.code.startswith(f"KC{family}")]
     if args.markdown:
         print(rules_markdown(rules))
         return 0
@@ -143,16 +162,27 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     add_check_parser(sub)
     p = sub.add_parser("rules", help="list the rule catalog")
-    p.add_argument("--family", metavar="DIGIT", help="only one family, e.g. 1 for KC1xx")
+    p.add_argument("--family", metavar="DIGIT|NAME", help="only one family: 1, 1xx, KC1 or a word of its name (integrity, versions, ops...)")
     p.add_argument("--markdown", action="store_true", help="print a Markdown table (the README's rule table)")
     p = sub.add_parser("explain", help="print a rule's documentation")
     p.add_argument("rule", metavar="CODE|NAME")
     sub.add_parser("schema", help="print the JSON Schema of the JSON report")
     sub.add_parser("env", help="probe and show the environment snapshot (kcompat env --help)", add_help=False)
+    settings.add_config_parser(sub, add_check_parser)
+    from kcompat.baseline import add_baseline_parser
+
+    add_baseline_parser(sub, add_check_parser)
     return parser
 
 
-COMMANDS = {"check": run_check, "rules": run_rules_list, "explain": run_explain, "schema": run_schema}
+def run_baseline(args: argparse.Namespace) -> int:
+    from kcompat.baseline import run_baseline as record
+
+    return record(args)
+
+
+COMMANDS = {"check": run_check, "rules": run_rules_list, "explain": run_explain, "schema": run_schema,
+            "config": settings.run_config, "baseline": run_baseline}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -166,7 +196,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(exc.code or 0)
     try:
         return COMMANDS[args.command](args)
-    except UsageError as exc:
+    except (UsageError, ConfigError) as exc:
         print(f"kcompat: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -177,6 +207,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # an internal error is exit 2 with one line, not a traceback
         print(f"kcompat: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 2
+
+
+def main_load(argv: Sequence[str] | None = None) -> int:
+    """`kcompat-load PATH...`: `kcompat check --load PATH...` (the console script of the kcompat-load hook)."""
+    return main(["check", "--load", *(sys.argv[1:] if argv is None else argv)])
 
 
 if __name__ == "__main__":

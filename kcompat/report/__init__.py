@@ -6,13 +6,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 from kcompat.model import Report
-from kcompat.report import html, json_report, sarif, text
+from kcompat.report import github, html, json_report, sarif, text
 
 WRITERS: dict[str, Callable[[Report], str]] = {
     "json": json_report.render,
     "text": text.render,
     "html": html.render,
     "sarif": sarif.render,
+    "github": github.render,
 }
 
 
