@@ -60,7 +60,9 @@ def classify(handle: h5py.File) -> Format:
         return Format.hdf5_model
     if "layer_names" in attrs:
         return Format.hdf5_weights
-    if "layers" in handle and isinstance(handle["layers"], h5py.Group):
+    # Keras 3 saving_lib writes groups of `vars/<i>` datasets: layers/<name>/vars for functional
+    # models, <attribute>/vars for subclassed ones, and a top-level vars group.
+    if isinstance(handle.get("layers"), h5py.Group) or isinstance(handle.get("vars"), h5py.Group):
         return Format.hdf5_weights_v3
     return Format.hdf5_other
 

@@ -17,11 +17,17 @@ NAMED_KEYS = {
 
 
 def _parse_class(obj: dict[str, Any]) -> tuple[str, str | None, str | None, dict[str, Any]]:
+    """class name, module, registered name and config; Keras 2 writes `package>Name` as the class name."""
     config = obj.get("config")
+    class_name = str(obj.get("class_name"))
+    registered = obj.get("registered_name") if isinstance(obj.get("registered_name"), str) else None
+    if ">" in class_name:
+        registered = registered or class_name
+        class_name = class_name.rsplit(">", 1)[1]
     return (
-        str(obj.get("class_name")),
+        class_name,
         obj.get("module") if isinstance(obj.get("module"), str) else None,
-        obj.get("registered_name") if isinstance(obj.get("registered_name"), str) else None,
+        registered,
         config if isinstance(config, dict) else {},
     )
 
@@ -89,8 +95,8 @@ def training_config(raw: dict[str, Any]) -> TrainingConfig:
         weighted_metrics=raw.get("weighted_metrics"), loss_weights=raw.get("loss_weights"),
     )
     if isinstance(opt, dict):
-        class_name, module, registered_name, config = _parse_class(opt)
-        tc.optimizer_class, tc.optimizer_module = class_name, module
+        _, module, registered_name, config = _parse_class(opt)
+        tc.optimizer_class, tc.optimizer_module = str(opt.get("class_name")), module  # as written: "Custom>Adam"
         tc.optimizer_registered_name, tc.optimizer_args = registered_name, config
     elif isinstance(opt, str):
         tc.optimizer_class = opt
