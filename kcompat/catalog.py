@@ -42,6 +42,8 @@ class Rule(BaseModel):
     title: str
     check: str | None = None  # "module:function" inside kcompat.checks; None for guarded-load codes
     needs_env: bool = False
+    # Loaders this rule's error findings say will fail: keras, keras-nocompile, tf_keras, tf_saved_model, tfsmlayer.
+    breaks: list[str] = Field(default_factory=list)
     fix: str = ""
     doc: str = ""
     sections: dict[str, str] = Field(default_factory=dict)
