@@ -161,7 +161,9 @@ class Finding(BaseModel):
 class ArtifactReport(BaseModel):
     artifact: Artifact
     findings: list[Finding] = Field(default_factory=list)
-    loads: list[dict[str, Any]] = Field(default_factory=list)
+    verdict: list[dict[str, Any]] = Field(default_factory=list)  # per loader: {loader, ok, codes}
+    loads: list[dict[str, Any]] = Field(default_factory=list)  # guarded-load attempts
+    load_wall_s: float | None = None
 
 
 class Report(BaseModel):

@@ -11,8 +11,12 @@ from kcompat import __version__
 from kcompat.artifacts import discover, read_artifact
 from kcompat.artifacts.detect import checkpoint_prefix
 from kcompat.config import RunConfig
-from kcompat.engine import run_rules, selected_rules
+from kcompat.engine import env_missing, run_rules, selected_rules
 from kcompat.model import Artifact, ArtifactReport, Format, Problem, Report
+from kcompat.verdict import predict, tf_keras_view
+
+LOADABLE = {"hdf5-model", "hdf5-weights", "hdf5-weights-v3", "keras-zip", "keras-dir", "saved-model",
+            "tf-checkpoint", "json-config"}
 
 
 def expand(path: Path) -> list[Path | Artifact]:
@@ -28,12 +32,28 @@ def expand(path: Path) -> list[Path | Artifact]:
     return [path]
 
 
+def guarded_load(entry: ArtifactReport, predictions, config: RunConfig) -> None:
+    from kcompat.load import run_matrix
+    from kcompat.loadcheck import disagreements, load_findings
+
+    artifact = entry.artifact
+    matrix = run_matrix(artifact.path, artifact.format.value, python=config.python,
+                        loaders=config.load.loaders, strategies=config.load.strategies, unsafe=config.load.unsafe,
+                        timeout_s=config.load.timeout_s, memory_mb=config.load.memory_mb,
+                        custom_objects=config.custom_objects)
+    entry.loads = [a.model_dump() for a in matrix.attempts]
+    entry.load_wall_s = matrix.total_wall_s
+    entry.findings += load_findings(artifact, matrix, entry.findings, config)
+    entry.findings += disagreements(artifact, matrix, predictions, config)
+
+
 def check_paths(paths: list[str], config: RunConfig, env: Any = None, env_info: dict | None = None,
                 progress: Callable[[str], None] | None = None) -> Report:
     started = time.perf_counter()
     report = Report(tool_version=__version__, started_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
                     duration_s=0.0, fail_on=config.fail_on, environment=env_info)
     rules = selected_rules(config)
+    tf_keras_env = tf_keras_view(env)
     seen: set[str] = set()
     for raw in paths:
         for item in expand(Path(raw)):
@@ -46,7 +66,12 @@ def check_paths(paths: list[str], config: RunConfig, env: Any = None, env_info: 
             findings, skipped = run_rules(artifact, env, config, rules)
             if skipped:
                 artifact.notes["skipped_rules"] = skipped
-            report.artifacts.append(ArtifactReport(artifact=artifact, findings=findings))
+            tf_keras_findings = run_rules(artifact, tf_keras_env, config, rules)[0] if tf_keras_env else None
+            predictions = predict(artifact, findings, tf_keras_findings) if not env_missing(env) else []
+            entry = ArtifactReport(artifact=artifact, findings=findings, verdict=[p.model_dump() for p in predictions])
+            if config.load.enabled and artifact.format.value in LOADABLE:
+                guarded_load(entry, predictions, config)
+            report.artifacts.append(entry)
     failing = [f for f in report.findings if f.severity.rank >= config.fail_on.rank]
     report.exit_code = 1 if failing else 0
     report.duration_s = round(time.perf_counter() - started, 4)
