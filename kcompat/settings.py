@@ -23,6 +23,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from kcompat.config import RunConfig
+from kcompat.model import Severity
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -147,17 +148,18 @@ def path_patterns(pattern: str, root: Path, cwd: Path) -> list[str]:
     line, so a glob relative to the config file is also offered absolute and relative to cwd.
     """
     if pattern.startswith("*") or Path(pattern).is_absolute():
-        return [pattern]
+        return [pattern]  # global globs ("*.h5", "**/legacy/*") and absolute ones apply as written
     absolute = (root / pattern).as_posix()
-    forms = [pattern, absolute]
     try:
-        relative = Path(os.path.relpath(absolute, cwd)).as_posix()
-    except ValueError:
-        relative = pattern
-    for form in (relative, "./" + relative):
-        if form not in forms:
-            forms.append(form)
-    return forms
+        relative = os.path.relpath(absolute, cwd).replace(os.sep, "/")
+    except ValueError:  # another drive
+        return [absolute]
+    if relative.startswith("*"):
+        # cwd lies inside the glob's folder ("legacy/*" seen from legacy/ is "*"): keep it from
+        # also matching paths outside that folder ("../new/b.h5", "/abs/...").
+        relative = "[!./]" + relative
+    forms = [absolute, relative, "./" + relative]
+    return list(dict.fromkeys(forms))
 
 
 def from_file(file: ConfigFile, cwd: Path) -> RunConfig:
@@ -208,7 +210,7 @@ def resolve(args: argparse.Namespace, cwd: Path | None = None) -> Resolved:
         config.ignore = config.ignore + [c for c in ignore if c not in config.ignore]
         cli("ignore")
     if getattr(args, "fail_on", None):
-        config.fail_on, sources["fail_on"] = args.fail_on, COMMAND_LINE
+        config.fail_on, sources["fail_on"] = Severity(args.fail_on), COMMAND_LINE
     for key in ("python", "profile"):
         if getattr(args, key, None):
             setattr(config, key, getattr(args, key))
@@ -220,6 +222,13 @@ def resolve(args: argparse.Namespace, cwd: Path | None = None) -> Resolved:
     if getattr(args, "load", None) is not None:
         config.load.enabled = bool(args.load)
         cli("load")
+    load_flags = {"unsafe": "unsafe", "strategy": "strategies", "loader": "loaders", "timeout": "timeout_s",
+                  "memory_mb": "memory_mb", "inputs": "inputs", "arch": "arch"}
+    for flag, field in load_flags.items():
+        value = getattr(args, flag, None)
+        if value not in (None, []):
+            setattr(config.load, field, split(value) if isinstance(value, list) else value)
+            cli("load")
     if getattr(args, "baseline", None):
         config.baseline, sources["baseline"] = args.baseline, COMMAND_LINE
     outputs = list(getattr(args, "output", None) or [])
