@@ -1,0 +1,452 @@
+"""KC4xx: optimizer and training config.
+
+These mirror what the target Keras does when ``load_model(path, compile=True)`` rebuilds
+the optimizer, losses and metrics from an HDF5 ``training_config``:
+
+* Keras 3 (``keras/src/legacy/saving/saving_utils.compile_args_from_training_config``):
+  ``optimizers.deserialize`` lower-cases a built-in class name; a name it cannot find comes
+  back as a plain string, and ``_resolve_compile_arguments_compat`` then calls
+  ``optimizers.get(config["config"]["name"])``: a default-configured optimizer of that
+  name, or ``KeyError: 'name'`` / ``Could not interpret optimizer identifier``.
+  The base optimizer pops ``decay`` with a warning and raises ``Argument(s) not
+  recognized`` for any other unknown argument.
+* Keras 2.11+ (``keras/src/optimizers/__init__.deserialize``): a config without
+  ``is_legacy_optimizer`` builds the legacy class (which takes ``lr`` and ``decay``);
+  new-style classes are registered as ``Custom>Name``.
+
+Pure functions over (Artifact, Environment); nothing here imports TF or Keras.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from kcompat.checks.base import Hit
+from kcompat.model import Artifact, Format
+
+COMPILE_FALSE = "model = keras.saving.load_model(path, compile=False)\nmodel.compile(optimizer=..., loss=..., metrics=[...])"
+
+# Keras 2.11+ registers its new-style optimizers as "Custom>Name" (some probes miss them).
+KERAS2_NEW_OPTIMIZERS = {"Adadelta", "Adafactor", "Adagrad", "Adam", "AdamW", "Adamax", "Ftrl", "Lion",
+                         "Nadam", "RMSprop", "SGD"}
+# Names Keras 2's optimizers.deserialize maps itself (keras/src/optimizers/__init__.py).
+KERAS2_OPTIMIZER_MAP = {"adadelta", "adagrad", "adam", "adamax", "nadam", "rmsprop", "sgd", "ftrl",
+                        "experimentaladadelta", "experimentaladagrad", "experimentaladam", "experimentalsgd",
+                        "lossscaleoptimizer", "lossscaleoptimizerv3", "lossscaleoptimizerv1"}
+KERAS2_LEGACY_KWARGS = {"clipnorm", "clipvalue", "lr", "decay", "global_clipnorm"}
+# Loss names Keras 2 resolved that Keras 3 no longer knows (the tf2.15 / tf_keras profiles).
+KERAS2_ONLY_LOSSES = {"logcosh", "kullback_leibler_divergence", "huber_loss", "cosine_proximity"}
+KERAS2_LOSS_REDUCTIONS_REJECTED = {"auto"}  # keras.losses.Reduction.AUTO, gone in Keras 3
+
+
+# --- the environment's Keras --------------------------------------------------------------------
+
+def legacy_keras(env) -> bool:
+    """tf.keras is tf_keras (Keras 2) here: TF_USE_LEGACY_KERAS=1 with tf_keras installed."""
+    return bool(env.tf_use_legacy_keras and env.versions.get("tf_keras"))
+
+
+def loader_major(env) -> int | None:
+    if legacy_keras(env):
+        return 2
+    return env.keras_major or env.tf_keras_major
+
+
+def loader_version(env) -> tuple[int, int]:
+    raw = env.versions.get("tf_keras" if legacy_keras(env) else "keras") or ""
+    parts = [int("".join(ch for ch in p if ch.isdigit()) or 0) for p in raw.split(".")[:2]]
+    return (parts + [0, 0])[0], (parts + [0, 0])[1]
+
+
+def loader_name(env) -> str:
+    if legacy_keras(env):
+        return f"tf_keras {env.versions.get('tf_keras')}"
+    return f"Keras {env.versions.get('keras')}"
+
+
+def pool(env):
+    return env.tf_keras_classes if legacy_keras(env) else env.keras_classes
+
+
+def custom_names(env) -> set[str]:
+    return {n for c in env.custom_objects for n in (c.name, c.registered_name) if n}
+
+
+def optimizer_classes(env):
+    return [c for c in pool(env) if c.kind == "optimizer" and c.obj_type == "class"]
+
+
+def _is_legacy_class(cls) -> bool:
+    return ".legacy" in (cls.module or "") or cls.registered_name in ("OptimizerV2",)
+
+
+def compiles_from_training_config(artifact: Artifact, env) -> bool:
+    """load_model(compile=True) rebuilds the optimizer from this artifact's training config."""
+    if artifact.training is None:
+        return False
+    if artifact.format is Format.hdf5_model:
+        return True
+    # A Keras 2 SavedModel compiles from keras_metadata.pb, but only under Keras 2.
+    return artifact.format is Format.saved_model and loader_major(env) == 2
+
+
+def optimizer_config(artifact: Artifact) -> tuple[str | None, dict[str, Any]]:
+    t = artifact.training
+    if t is None or not t.optimizer_class:
+        return None, {}
+    return t.optimizer_class, dict(t.optimizer_args or {})
+
+
+# --- how the target Keras resolves an optimizer ---------------------------------------------------
+
+class Resolution:
+    """What the env's loader builds for a saved optimizer config."""
+
+    def __init__(self, mode: str, cls=None, error: str | None = None, flavour: str = "k3"):
+        self.mode = mode  # direct | custom | fallback | fail
+        self.cls = cls
+        self.error = error
+        self.flavour = flavour  # k3 | k2new | k2legacy
+
+
+def _find(classes, name: str, legacy: bool | None = None):
+    for cls in classes:
+        if cls.name.lower() == name.lower() and (legacy is None or _is_legacy_class(cls) == legacy):
+            return cls
+    return None
+
+
+def resolve(class_name: str, config: dict[str, Any], env) -> Resolution:
+    classes = optimizer_classes(env)
+    if class_name in custom_names(env):
+        return Resolution("custom")
+    if loader_major(env) == 2:
+        return _resolve_keras2(class_name, config, env, classes)
+    cls = _find([c for c in classes if not _is_legacy_class(c)], class_name)
+    if cls is not None:
+        return Resolution("direct", cls)
+    name = config.get("name")
+    if not isinstance(name, str):
+        return Resolution("fail", error="KeyError: 'name'")
+    cls = _find([c for c in classes if not _is_legacy_class(c)], name)
+    if cls is None:
+        return Resolution("fail", error=f"ValueError: Could not interpret optimizer identifier: {name}")
+    return Resolution("fallback", cls)
+
+
+def _resolve_keras2(class_name: str, config: dict[str, Any], env, classes) -> Resolution:
+    version = loader_version(env)
+    by_registered = next((c for c in classes if c.registered_name == class_name), None)
+    if class_name.startswith("Custom>"):
+        short = class_name.split(">", 1)[1]
+        if by_registered is None and version >= (2, 11) and short in KERAS2_NEW_OPTIMIZERS:
+            by_registered = _find(classes, short, legacy=False) or _find(classes, short)
+        if by_registered is None:
+            return Resolution("fail", error=f"ValueError: Unknown optimizer: '{class_name}'")
+        return Resolution("direct", by_registered, flavour="k2new")
+    lower = class_name.lower()
+    if lower in KERAS2_OPTIMIZER_MAP:
+        if "lossscale" in lower:
+            return Resolution("custom")  # wrapper: not checked argument by argument
+        new = version >= (2, 11) and config.get("is_legacy_optimizer", True) is False
+        base = lower.replace("experimental", "")
+        cls = _find(classes, base, legacy=not new) if version >= (2, 11) else _find(classes, base)
+        cls = cls or _find(classes, base)
+        return Resolution("direct", cls, flavour="k2new" if new else "k2legacy")
+    if by_registered is not None:
+        return Resolution("direct", by_registered, flavour="k2legacy" if _is_legacy_class(by_registered) else "k2new")
+    return Resolution("fail", error=f"ValueError: Unknown optimizer: '{class_name}'")
+
+
+def rejected_arguments(res: Resolution, config: dict[str, Any]) -> dict[str, Any]:
+    """Config keys the resolved class's constructor raises on."""
+    cls = res.cls
+    if res.mode != "direct" or cls is None:
+        return {}
+    accepted = set(cls.params) | set(cls.base_params) | {"name"}
+    if res.flavour == "k3":
+        accepted |= {"decay"}  # popped with a warning, then ignored
+    elif res.flavour == "k2new":
+        accepted |= {"lr", "is_legacy_optimizer"}
+    else:
+        accepted |= KERAS2_LEGACY_KWARGS
+    if not cls.var_kwargs and not cls.base_params and not cls.params:
+        return {}  # nothing known about this class
+    return {k: v for k, v in config.items() if k not in accepted}
+
+
+DEFAULT_LEARNING_RATE = {"sgd": 0.01}
+
+
+def _short(config: dict[str, Any], name: str = "") -> str:
+    """The saved hyperparameters that differ from a default-constructed optimizer."""
+    shown = []
+    for key in ("learning_rate", "lr", "decay", "weight_decay", "momentum"):
+        value = config.get(key)
+        if value in (None, 0, 0.0, False):
+            continue
+        if key in ("learning_rate", "lr") and isinstance(value, (int, float)) and \
+                abs(value - DEFAULT_LEARNING_RATE.get(name.lower(), 0.001)) < 1e-6:
+            continue
+        shown.append(f"{key}={value!r}")
+    return ", ".join(shown)
+
+
+# --- KC401 ----------------------------------------------------------------------------------------
+
+def optimizer_unknown(artifact: Artifact, env) -> Iterator[Hit]:
+    if not compiles_from_training_config(artifact, env):
+        return
+    class_name, config = optimizer_config(artifact)
+    if not class_name:
+        return
+    res = resolve(class_name, config, env)
+    if res.mode in ("direct", "custom"):
+        return
+    where = loader_name(env)
+    if res.mode == "fallback":
+        lost = _short(config, res.cls.name)
+        message = (f"optimizer class {class_name!r} is unknown to {where}: load_model(compile=True) does not fail, "
+                   f"it silently builds a default {res.cls.name}() from the config's name, so the saved "
+                   f"hyperparameters{f' ({lost})' if lost else ''} and the saved optimizer state are dropped")
+    else:
+        message = (f"optimizer class {class_name!r} is unknown to {where}: load_model(compile=True) raises "
+                   f"{res.error}")
+    yield Hit(message, location="training_config.optimizer_config",
+              fix=COMPILE_FALSE.replace("optimizer=...", f"optimizer=keras.optimizers.{(res.cls.name if res.cls else 'Adam')}(...)"),
+              evidence={"class_name": class_name, "resolution": res.mode, "error": res.error,
+                        "substitute": res.cls.name if res.cls else None},
+              key=class_name)
+
+
+# --- KC402 ----------------------------------------------------------------------------------------
+
+def optimizer_arg_removed(artifact: Artifact, env) -> Iterator[Hit]:
+    if not compiles_from_training_config(artifact, env):
+        return
+    class_name, config = optimizer_config(artifact)
+    if not class_name:
+        return
+    targets = [(class_name, config, "training_config.optimizer_config")]
+    inner = config.get("inner_optimizer")
+    if isinstance(inner, dict) and isinstance(inner.get("class_name"), str):
+        res_outer = resolve(class_name, config, env)
+        if res_outer.mode in ("direct", "custom"):
+            inner_cfg = inner.get("config") if isinstance(inner.get("config"), dict) else {}
+            targets.append((inner["class_name"], inner_cfg, "training_config.optimizer_config.inner_optimizer"))
+    for name, cfg, location in targets:
+        res = resolve(name, cfg, env)
+        rejected = rejected_arguments(res, cfg)
+        if not rejected:
+            continue
+        if res.flavour == "k3":
+            error = f"ValueError: Argument(s) not recognized: {rejected}"
+        elif res.flavour == "k2new" and "decay" in rejected:
+            error = "ValueError: decay is deprecated in the new Keras optimizer"
+        else:
+            error = f"TypeError: unexpected keyword argument(s) {sorted(rejected)}"
+        renames = {"lr": "learning_rate"}
+        hint = "; ".join(f"{k} -> {renames[k]}" for k in rejected if k in renames)
+        yield Hit(
+            f"{loader_name(env)} {res.cls.name} does not accept {sorted(rejected)} from the saved {name} config: "
+            f"load_model(compile=True) raises {error}" + (f" (renamed: {hint})" if hint else ""),
+            location=location, fix=COMPILE_FALSE,
+            evidence={"class_name": name, "rejected": sorted(rejected), "flavour": res.flavour},
+            key=f"{location}:{','.join(sorted(rejected))}",
+        )
+
+
+# --- KC403 ----------------------------------------------------------------------------------------
+
+LEGACY_SLOT_MARK = "/.OPTIMIZER_SLOT/optimizer/"
+
+
+def _legacy_config(artifact: Artifact, class_name: str, config: dict[str, Any]) -> bool:
+    """A Keras 1/2 legacy (OptimizerV2 or older) optimizer config."""
+    if class_name.lower().startswith("lossscaleoptimizer"):
+        return False  # a wrapper; its inner optimizer says what it is
+    if class_name.startswith("Custom>") or "is_legacy_optimizer" in config:
+        return config.get("is_legacy_optimizer") is True
+    if artifact.training and (artifact.training.optimizer_module or "").endswith(".legacy"):
+        return True
+    major = (artifact.keras_version or "").split(".")[0]
+    return major in ("1", "2") and bool(config)
+
+
+def optimizer_state_legacy(artifact: Artifact, env) -> Iterator[Hit]:
+    major = loader_major(env)
+    version = loader_version(env)
+    new_default = major == 3 or (major == 2 and version >= (2, 11))
+    if artifact.format is Format.tf_checkpoint and new_default:
+        legacy_keys = [k for k in artifact.checkpoint_keys
+                       if LEGACY_SLOT_MARK in k or k.startswith(("optimizer/iter/", "optimizer/decay/"))]
+        if legacy_keys:
+            fix = ("ckpt = tf.train.Checkpoint(model=model)  # leave the legacy optimizer state behind\n"
+                   "ckpt.restore(path).expect_partial()")
+            if major == 2:
+                fix = ("optimizer = tf.keras.optimizers.legacy.Adam()  # the legacy class that wrote the slots\n"
+                       "tf.train.Checkpoint(model=model, optimizer=optimizer).restore(path)")
+            yield Hit(
+                f"checkpoint holds legacy Keras optimizer state ({len(legacy_keys)} entries such as "
+                f"{legacy_keys[0]!r}); restoring it into the v2.11+ optimizer {loader_name(env)} builds fails "
+                "with 'You are trying to restore a checkpoint from a legacy Keras optimizer into a v2.11+ Optimizer'",
+                location=legacy_keys[0], fix=fix, evidence={"legacy_keys": len(legacy_keys)}, key="checkpoint")
+        return
+    if major != 3 or artifact.format not in (Format.hdf5_model, Format.keras_zip, Format.keras_dir):
+        return
+    class_name, config = optimizer_config(artifact)
+    if not class_name or not _legacy_config(artifact, class_name, config):
+        return
+    decay = config.get("decay")
+    dropped = f"; its decay={decay!r} is ignored ('Argument `decay` is no longer supported and will be ignored')" \
+        if decay not in (None, 0, 0.0) else ""
+    yield Hit(
+        f"the optimizer was saved by a legacy Keras {artifact.keras_version or '1/2'} {class_name} (OptimizerV2 or older); "
+        f"{loader_name(env)} rebuilds it as a new-style optimizer whose state layout differs, so the saved "
+        f"optimizer state is not restored{dropped}",
+        location="training_config.optimizer_config",
+        fix=("model = keras.saving.load_model(path, compile=False)\n"
+             "model.compile(optimizer=keras.optimizers.Adam(learning_rate=keras.optimizers.schedules."
+             "InverseTimeDecay(0.01, decay_steps=1, decay_rate=decay)), loss=...)  # re-create any decay explicitly"),
+        evidence={"class_name": class_name, "decay": decay}, key=class_name)
+
+
+# --- KC404 ----------------------------------------------------------------------------------------
+
+def _loss_entries(pool_classes, name: str):
+    return [c for c in pool_classes if c.kind == "loss" and c.name == name]
+
+
+def _iter_strings(value: Any, location: str) -> Iterator[tuple[str, Any]]:
+    if isinstance(value, dict) and "class_name" in value:
+        yield location, value
+    elif isinstance(value, str):
+        yield location, value
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield from _iter_strings(v, f"{location}.{k}")
+    elif isinstance(value, (list, tuple)):
+        for i, v in enumerate(value):
+            yield from _iter_strings(v, f"{location}[{i}]")
+
+
+def undeserializable_losses(artifact: Artifact, env) -> Iterator[tuple[str, str, str]]:
+    """(location, saved value, the error Keras 3 raises) for each loss Keras 3 cannot rebuild."""
+    classes = pool(env)
+    known = {c.name for c in classes if c.kind == "loss"}
+    custom = custom_names(env)
+    for location, item in _iter_strings(artifact.training.loss, "training_config.loss"):
+        if isinstance(item, str):
+            if item in custom:
+                continue
+            entries = _loss_entries(classes, item)
+            alias = next((c for c in entries if c.obj_type == "function" and c.qualname and c.qualname != item), None)
+            if alias is not None:
+                module = (alias.api_names[0].rsplit(".", 1)[0] if alias.api_names else "keras.losses")
+                yield location, item, (f"ValueError: Could not deserialize '{module}.{item}' because it is not a "
+                                       "KerasSaveable subclass")
+            elif item not in known and item in KERAS2_ONLY_LOSSES:
+                yield location, item, "TypeError: string indices must be integers, not 'str'"
+        else:
+            config = item.get("config") if isinstance(item.get("config"), dict) else {}
+            if item.get("class_name") in known and config.get("reduction") in KERAS2_LOSS_REDUCTIONS_REJECTED:
+                yield location, f"{item['class_name']}(reduction={config['reduction']!r})", (
+                    "ValueError: Invalid value for argument `reduction`. Expected one of {'mean', "
+                    "'sum_over_batch_size', 'mean_with_sample_weight', 'sum', 'none', None}. "
+                    f"Received: reduction={config['reduction']}")
+
+
+def training_config_undeserializable(artifact: Artifact, env) -> Iterator[Hit]:
+    if not compiles_from_training_config(artifact, env):
+        return
+    class_name, config = optimizer_config(artifact)
+    if class_name:
+        res = resolve(class_name, config, env)
+        if res.mode == "fail":
+            yield Hit(
+                f"the training config cannot be rebuilt by {loader_name(env)}: optimizer {class_name!r} raises "
+                f"{res.error} under load_model(compile=True)",
+                location="training_config.optimizer_config", fix=COMPILE_FALSE,
+                evidence={"part": "optimizer", "value": class_name, "error": res.error}, key=f"optimizer:{class_name}")
+    if loader_major(env) != 3 or artifact.format is not Format.hdf5_model:
+        return
+    for location, value, error in undeserializable_losses(artifact, env):
+        yield Hit(
+            f"{loader_name(env)} cannot deserialize the saved loss {value!r} from this .h5 training_config: "
+            f"load_model(compile=True) raises {error}",
+            location=location, fix=COMPILE_FALSE,
+            evidence={"part": "loss", "value": value, "error": error}, key=f"{location}:{value}")
+
+
+# --- KC405 ----------------------------------------------------------------------------------------
+
+def _slots(name: str, config: dict[str, Any]) -> int | None:
+    n = name.lower()
+    if n in ("adam", "adamw"):
+        return 3 if config.get("amsgrad") else 2
+    if n in ("adamax", "adadelta", "ftrl", "nadam"):
+        return 2
+    if n in ("adagrad", "lion"):
+        return 1
+    if n == "sgd":
+        return 1 if (config.get("momentum") or 0) > 0 else 0
+    if n == "rmsprop":
+        return 1 + bool((config.get("momentum") or 0) > 0) + bool(config.get("centered"))
+    return None
+
+
+def trainable_count(artifact: Artifact) -> int | None:
+    if any(l.config.get("trainable") is False for l in artifact.layers):
+        return None  # frozen layers: no optimizer slots, not visible in the inventory
+    weights = [w for w in artifact.weights
+               if not w.name.startswith(("metrics/", "optimizer/"))
+               and "moving_mean" not in w.name and "moving_variance" not in w.name]
+    count = len(weights)
+    if artifact.format in (Format.keras_zip, Format.keras_dir):  # vars/N names hide which are trainable
+        count -= 2 * sum(1 for l in artifact.layers if l.class_name == "BatchNormalization")
+    return count if count > 0 else None
+
+
+def expected_optimizer_variables(res: Resolution, config: dict[str, Any], trainable: int) -> int | None:
+    cls = res.cls
+    if cls is None or res.mode not in ("direct", "fallback"):
+        return None
+    used = {} if res.mode == "fallback" else config
+    if used.get("use_ema"):
+        return None
+    slots = _slots(cls.name, used)
+    if slots is None:
+        return None
+    count = 1 + slots * trainable  # iterations + slots
+    if res.flavour == "k3":
+        count += 0 if isinstance(used.get("learning_rate"), dict) else 1  # learning_rate variable
+        count += 1 if cls.name.lower() == "nadam" else 0  # u_product
+    return count
+
+
+def optimizer_variable_count(artifact: Artifact, env) -> Iterator[Hit]:
+    saved = artifact.optimizer_weight_count
+    if not saved or artifact.format not in (Format.hdf5_model, Format.keras_zip, Format.keras_dir):
+        return
+    class_name, config = optimizer_config(artifact)
+    if not class_name:
+        return
+    res = resolve(class_name, config, env)
+    trainable = trainable_count(artifact)
+    if trainable is None:
+        return
+    expected = expected_optimizer_variables(res, config, trainable)
+    if expected is None or expected == saved:
+        return
+    name = res.cls.name
+    yield Hit(
+        f"the saved optimizer state has {saved} variables but the {name} that {loader_name(env)} builds for "
+        f"{trainable} trainable weights has {expected}: Keras skips the saved state ('Skipping variable loading "
+        f"for optimizer ..., because it has {expected} variables whereas the saved optimizer has {saved} "
+        "variables', or 'Error in loading the saved optimizer state') and training resumes from a fresh optimizer",
+        location="optimizer_weights" if artifact.format is Format.hdf5_model else "model.weights.h5:optimizer",
+        fix=("Accept a fresh optimizer state (load with compile=False and re-compile), or resume training in the "
+             "Keras version that saved the file."),
+        evidence={"saved": saved, "expected": expected, "trainable": trainable, "optimizer": name},
+        key="optimizer-variables")

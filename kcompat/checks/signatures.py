@@ -1,0 +1,109 @@
+"""KC601-KC603 and KC606: SavedModel signatures and the object graph. Static, no TF import."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from kcompat.checks.base import Hit
+from kcompat.model import Artifact, Format, Signature
+
+INIT_OP = "__saved_model_init_op"
+
+
+def _saved_model(artifact: Artifact):
+    if artifact.format is not Format.saved_model or artifact.saved_model is None:
+        return None
+    if artifact.problem("savedmodel-corrupt"):
+        return None
+    return artifact.saved_model
+
+
+def _callable(facts) -> list[Signature]:
+    return [s for s in facts.signatures if s.key != INIT_OP]
+
+
+def _spec(tensors) -> str:
+    def one(name, t):
+        shape = "?" if t.shape is None else "(" + ", ".join("None" if d is None else str(d) for d in t.shape) + ")"
+        return f"{name}: {t.dtype}{shape}"
+    return ", ".join(one(k, v) for k, v in tensors.items()) or "none"
+
+
+def no_serving_signature(artifact: Artifact, env) -> Iterator[Hit]:
+    facts = _saved_model(artifact)
+    if facts is None or any(s.key == "serving_default" for s in facts.signatures):
+        return
+    others = [s.key for s in _callable(facts)]
+    if others:
+        first = others[0]
+        message = (f"no 'serving_default' signature, only {others}: TF Serving, "
+                   f"TFSMLayer(path, call_endpoint='serving_default') and loaded.signatures['serving_default'] "
+                   "fail with KeyError: 'serving_default'")
+        fix = (f"layer = keras.layers.TFSMLayer(path, call_endpoint={first!r})\n"
+               f"# or: tf.saved_model.load(path).signatures[{first!r}](...)\n"
+               f"# or serve it by name: saved_model_cli show --dir {artifact.path} --all")
+    else:
+        message = ("the SavedModel has no callable signature at all (only __saved_model_init_op): the model was "
+                   "saved before it was traced, so there is nothing to serve and TFSMLayer has no endpoint")
+        fix = ("Call the model once on real inputs (or build it with an input shape), then save again with a "
+               "signature: tf.saved_model.save(model, path, signatures=tf.function(model.call).get_concrete_function("
+               "tf.TensorSpec([None, ...], tf.float32))), or in Keras 3: model.export(path)")
+    yield Hit(message, location="saved_model.pb", fix=fix,
+              evidence={"signatures": [s.key for s in facts.signatures]}, key="serving_default")
+
+
+def signature_facts(artifact: Artifact, env) -> Iterator[Hit]:
+    facts = _saved_model(artifact)
+    if facts is None:
+        return
+    sigs = _callable(facts)
+    if not sigs:
+        return
+    parts = [f"{s.key}({_spec(s.inputs)}) -> {_spec(s.outputs)}" for s in sigs]
+    yield Hit(
+        "signatures: " + "; ".join(parts), location="saved_model.pb",
+        fix="Feed each input by its name and dtype: tf.saved_model.load(path).signatures[KEY](**inputs)",
+        evidence={s.key: {"method_name": s.method_name,
+                          "inputs": {k: v.model_dump() for k, v in s.inputs.items()},
+                          "outputs": {k: v.model_dump() for k, v in s.outputs.items()}} for s in sigs},
+        key="signatures")
+
+
+def tfsmlayer_multi_input(artifact: Artifact, env) -> Iterator[Hit]:
+    facts = _saved_model(artifact)
+    if facts is None:
+        return
+    keys = {s.key for s in facts.signatures}
+    for sig in _callable(facts):
+        if sig.key != "serving_default" or len(sig.inputs) < 2:
+            continue
+        names = list(sig.inputs)
+        kwargs = ", ".join(f"{n}={n}" for n in names)
+        if "serve" in keys:  # a Keras 3 model.export(): its 'serve' endpoint takes the inputs positionally
+            fix = (f"layer = keras.layers.TFSMLayer(path, call_endpoint='serve')\n"
+                   f"outputs = layer([{', '.join(names)}])")
+        else:
+            fix = (f"serving = tf.saved_model.load(path).signatures['serving_default']\n"
+                   f"outputs = serving({kwargs})  # keyword arguments, by signature input name")
+        yield Hit(
+            f"signature {sig.key!r} takes {len(names)} named inputs ({', '.join(names)}): a TFSMLayer call passes "
+            "its input as one positional argument, so layer([a, b]) and layer({...}) both fail with 'Binding inputs "
+            "to tf.function failed due to `too many positional arguments`' and layer(a, b) with 'got multiple "
+            "values for argument 'training''",
+            location=f"signature_def[{sig.key}]", fix=fix,
+            evidence={"signature": sig.key, "inputs": names}, key=sig.key)
+
+
+def optimizer_slots_savedmodel(artifact: Artifact, env) -> Iterator[Hit]:
+    facts = _saved_model(artifact)
+    if facts is None or not facts.slot_variable_count:
+        return
+    yield Hit(
+        f"the object graph carries {facts.slot_variable_count} optimizer slot variables of a legacy Keras optimizer "
+        "(object 'optimizer'); tf.saved_model.load restores them as plain objects (they are not needed for "
+        "inference). TF 2.6-era runtimes failed here with \"'_UserObject' object has no attribute 'add_slot'\" "
+        "(tensorflow/tensorflow#52370); TF 2.12 and 2.21 load this file",
+        location="saved_model.pb:object_graph_def",
+        fix=("Save an inference-only copy without the optimizer: under the producing Keras, "
+             "model.save(path, include_optimizer=False)"),
+        evidence={"slot_variables": facts.slot_variable_count}, key="slots")
