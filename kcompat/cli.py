@@ -47,6 +47,16 @@ def add_check_parser(sub) -> None:
     p.add_argument("--ignore", action="append", default=[], metavar="CODE", help="skip these rules (code, prefix or name)")
     p.add_argument("--load", dest="load", action="store_true", default=None, help="also run the guarded load")
     p.add_argument("--no-load", dest="load", action="store_false", help="static checks only (the default)")
+    p.add_argument("--unsafe", action="store_true", default=None,
+                   help="let the guarded load deserialize Lambda bytecode (safe_mode=False); trusted files only")
+    p.add_argument("--strategy", action="append", default=[], metavar="NAME",
+                   help="guarded-load strategies: default, one-device-cpu, one-device-gpu, mirrored, multi-worker; repeatable")
+    p.add_argument("--loader", action="append", default=[], metavar="NAME",
+                   help="guarded-load loaders: keras, tf_keras, tf_saved_model, tfsmlayer, config+weights; repeatable")
+    p.add_argument("--timeout", type=float, metavar="S", help="per-attempt guarded-load timeout in seconds (default 120)")
+    p.add_argument("--memory-mb", type=int, metavar="MB", help="per-attempt resident memory cap (default 4096)")
+    p.add_argument("--inputs", metavar="NPZ", help="model inputs for the guarded load (default: generated from the input spec)")
+    p.add_argument("--arch", metavar="PATH", help="architecture (model.to_json() file, .keras or .h5) for a weights-only file or checkpoint")
     p.add_argument("--python", metavar="PATH", help="check against this interpreter's environment (default: the current one)")
     p.add_argument("--profile", metavar="FILE|NAME", help="check against a declared target profile instead of probing (see `kcompat env --list-profiles`)")
     p.add_argument("--custom-objects", action="append", default=[], metavar="MODULE",

@@ -16,6 +16,8 @@ class LoadConfig(BaseModel):
     timeout_s: float = Field(120, alias="timeout")
     memory_mb: int = Field(4096, alias="memory-mb")
     unsafe: bool = False
+    inputs: str | None = None  # an .npz of model inputs instead of generated ones
+    arch: str | None = None  # the architecture (model JSON, .keras or .h5) for a weights-only file or checkpoint
 
 
 class RunConfig(BaseModel):

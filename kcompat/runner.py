@@ -40,7 +40,8 @@ def guarded_load(entry: ArtifactReport, predictions, config: RunConfig) -> None:
     matrix = run_matrix(artifact.path, artifact.format.value, python=config.python,
                         loaders=config.load.loaders, strategies=config.load.strategies, unsafe=config.load.unsafe,
                         timeout_s=config.load.timeout_s, memory_mb=config.load.memory_mb,
-                        custom_objects=config.custom_objects)
+                        custom_objects=config.custom_objects, inputs_npz=config.load.inputs,
+                        config_path=config.load.arch)
     entry.loads = [a.model_dump() for a in matrix.attempts]
     entry.load_wall_s = matrix.total_wall_s
     entry.findings += load_findings(artifact, matrix, entry.findings, config)
