@@ -1,0 +1,127 @@
+"""KC5xx: backend, dtype policy and device facts against the target environment."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from kcompat.checks import _resolve as R
+from kcompat.checks.base import Hit
+from kcompat.env.model import Environment
+from kcompat.model import Artifact, Format
+
+LEGACY_BACKENDS = ("theano", "cntk")
+
+
+def legacy_backend(artifact: Artifact, env: Environment) -> Iterator[Hit]:
+    backend = (artifact.backend or "").lower()
+    keras1 = artifact.keras_major == 1
+    if backend not in LEGACY_BACKENDS and not keras1:
+        return
+    why = []
+    if keras1:
+        why.append(f"a Keras {artifact.keras_version} file (Keras 1 layer names and arguments such as "
+                   "Convolution2D, nb_filter, border_mode, dim_ordering)")
+    if backend in LEGACY_BACKENDS:
+        why.append(f"saved with the {backend} backend (kernels in {backend} layout)")
+    yield Hit(f"{' and '.join(why)}: no modern Keras can load it as a model; only its weights can be salvaged",
+              fix="Rebuild the architecture in current Keras code, then copy the weights over with h5py "
+                  "(f['model_weights'][layer][...]); flip Theano convolution kernels "
+                  "(kernel[::-1, ::-1]) and convert channels_first to channels_last where needed",
+              evidence={"keras_version": artifact.keras_version, "backend": artifact.backend})
+
+
+def backend_mismatch(artifact: Artifact, env: Environment) -> Iterator[Hit]:
+    target = env.keras_backend or "tensorflow"
+    if artifact.format is Format.saved_model and target != "tensorflow":
+        yield Hit(f"a TensorFlow SavedModel, but KERAS_BACKEND is {target}: TFSMLayer and tf.saved_model.load "
+                  "need the TensorFlow backend",
+                  fix="KERAS_BACKEND=tensorflow python your_script.py",
+                  evidence={"target_backend": target}, key="savedmodel")
+        return
+    saved = (artifact.backend or "").lower()
+    if artifact.keras_major != 3 or not saved or saved in LEGACY_BACKENDS or saved == target or R.keras_major(env) != 3:
+        return
+    yield Hit(f"saved by Keras {artifact.keras_version} with the {saved} backend, loading with {target}: the weights "
+              "are backend-neutral, but backend-specific layers and custom ops, and torch/jax-only dtypes, may not load",
+              fix=f"KERAS_BACKEND={saved} python your_script.py  # or check the model's custom layers for "
+                  f"{saved}-only code",
+              evidence={"saved_backend": saved, "target_backend": target}, key="keras3")
+
+
+# Layers whose TensorFlow CPU kernels reject NCHW. Keras 3 (TF backend) transposes pooling and, in
+# newer releases, depthwise/separable convolutions itself, and compiles 3D and grouped convolutions
+# with XLA; plain 1D/2D (transposed) convolutions still reach tf.nn.convolution in NCHW.
+KERAS3_NCHW_CPU = {"Conv1D", "Conv2D", "Conv1DTranspose", "Conv2DTranspose", "Convolution1D", "Convolution2D"}
+KERAS3_OLD_NCHW_CPU = KERAS3_NCHW_CPU | {"DepthwiseConv2D", "SeparableConv1D", "SeparableConv2D"}
+KERAS2_NCHW_CPU = KERAS3_OLD_NCHW_CPU | {"MaxPooling1D", "MaxPooling2D", "AveragePooling1D", "AveragePooling2D",
+                                        "MaxPool1D", "MaxPool2D", "AvgPool1D", "AvgPool2D", "Conv2DTranspose"}
+
+
+def _failing_layers(env: Environment) -> set[str]:
+    if R.keras_major(env) == 2:
+        return KERAS2_NCHW_CPU
+    version = R.version_tuple(R.keras_version(env)) or (3,)
+    return KERAS3_NCHW_CPU if version[:2] >= (3, 15) else KERAS3_OLD_NCHW_CPU
+
+
+def channels_first_cpu(artifact: Artifact, env: Environment) -> Iterator[Hit]:
+    if not env.devices or any(d.device_type.upper() != "CPU" for d in env.devices):
+        return
+    if (env.keras_backend or "tensorflow") != "tensorflow" and R.framework(env) == "keras":
+        return  # jax and torch run NCHW convolutions on CPU
+    failing = _failing_layers(env)
+    for layer in artifact.layers:
+        fmt = layer.config.get("data_format") or layer.config.get("dim_ordering")
+        if fmt not in ("channels_first", "th") or layer.class_name not in failing:
+            continue
+        yield Hit(f"{layer.class_name} '{layer.name}' uses channels_first (NCHW) and the target has only CPUs: "
+                  f"predict/call fails with \"The {layer.class_name.replace('Convolution', 'Conv')} op currently only "
+                  "supports the NHWC tensor format on the CPU\" (the load itself succeeds)",
+                  location=layer.path,
+                  fix="Run on a GPU; or rebuild the model with data_format='channels_last', copy the weights "
+                      "(kernels are layout-independent for Conv layers; transpose the Dense kernel after Flatten), "
+                      "and feed NHWC inputs (np.transpose(x, (0, 2, 3, 1)))",
+                  evidence={"data_format": fmt, "devices": [d.device_type for d in env.devices]})
+
+
+def _policy_name(value) -> str | None:
+    cfg = value.get("config") if isinstance(value, dict) else None
+    return cfg.get("name") if isinstance(cfg, dict) else None
+
+
+def mixed_precision_policy(artifact: Artifact, env: Environment) -> Iterator[Hit]:
+    if artifact.format is Format.saved_model:
+        return  # the graph carries the policy's casts; TFSMLayer and tf.saved_model.load never rebuild it
+    known = {c.name for c in R.pool(env) if c.kind == "dtype_policy"}
+    label = R.keras_label(env)
+    found: dict[tuple[str, str], list[str]] = {}
+
+    def visit(value, where: str, depth: int = 0) -> None:
+        if depth > 100:
+            return
+        if isinstance(value, dict):
+            name = value.get("class_name")
+            if name in R.POLICY_CLASSES:
+                policy = str(_policy_name(value) or "")
+                if name not in known and (name == "Policy" or policy.startswith("mixed_")):
+                    found.setdefault((name, policy), []).append(where)
+                return
+            for key, item in value.items():
+                visit(item, f"{where}.{key}" if where else key, depth + 1)
+        elif isinstance(value, list):
+            for i, item in enumerate(value):
+                visit(item, f"{where}[{i}]", depth + 1)
+
+    visit(artifact.config, "")
+    for (name, policy), where in found.items():
+        locations = [R.layer_of(artifact, w) for w in where]
+        renamed = "DTypePolicy" if "DTypePolicy" in known else ("Policy" if "Policy" in known else "a string")
+        yield Hit(f"{len(where)} layer dtype(s) are a serialized {name}('{policy}'); {label} has no {name} class "
+                  f"(its dtype policies: {', '.join(sorted(known)) or 'none'}), so the load fails (Keras 3 reading a "
+                  "Keras 2 Policy: \"'str' object has no attribute 'quantization_mode'\"; Keras 2: \"Could not locate "
+                  f"class '{name}'\")",
+                  location=locations[0],
+                  fix=f"Load under the Keras that saved it; or rewrite each dtype to the string '{policy}' (or to "
+                      f"{{'class_name': '{renamed}', 'config': {{'name': '{policy}'}}}}) before loading, then call "
+                      f"keras.mixed_precision.set_global_policy('{policy}') and feed inputs of the matching dtype",
+                  evidence={"class_name": name, "policy": policy, "layers": locations[:20]}, key=f"{name}:{policy}")

@@ -1,0 +1,111 @@
+"""KC302: layer config keys that the installed layer class's constructor rejects.
+
+Mirrors the loaders' own translations so that what they fix is not flagged:
+* Keras 3 Layer.__init__ pops ``input_shape`` and ``input_dim``; Keras 3 InputLayer ignores
+  unknown keyword arguments (it pops ``input_shape``/``batch_input_shape`` and drops the rest).
+* Keras 3 legacy path (a layer config without a ``module`` key: Keras 2 .h5/JSON, Keras 3 .h5):
+  ``saving_utils.model_from_config`` turns ``batch_input_shape`` into ``input_shape`` (``batch_shape``
+  for InputLayer) and drops Lambda's ``module``/``function_type``/``output_shape_type``/
+  ``output_shape_module``. Configs with ``module`` (.keras) go through serialization_lib untranslated.
+* Keras 2 / tf_keras Layer.__init__ accepts input_dim, input_shape, batch_input_shape, batch_size,
+  weights, activity_regularizer, autocast and implementation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from kcompat.checks import _resolve as R
+from kcompat.checks.base import Hit
+from kcompat.env.model import Environment
+from kcompat.model import Artifact, Format
+
+KERAS3_LAYER_EXTRAS = {"input_shape", "input_dim"}
+KERAS3_LEGACY_EXTRAS = {"batch_input_shape", "module", "function_type", "output_shape_type", "output_shape_module"}
+KERAS2_LAYER_EXTRAS = {"input_dim", "input_shape", "batch_input_shape", "batch_size", "weights",
+                       "activity_regularizer", "autocast", "implementation"}
+# Keyword arguments a Keras 3 class pops from **kwargs itself (read from keras/src/layers in 3.3 and
+# 3.15), with the first version known to pop it.
+KERAS3_POPPED = {
+    "LSTM": {"implementation": (3, 0)}, "LSTMCell": {"implementation": (3, 0)},
+    "GRU": {"implementation": (3, 4)}, "GRUCell": {"implementation": (3, 0)},
+    "LayerNormalization": {"rms_scaling": (3, 4)}, "LeakyReLU": {"alpha": (3, 0)},
+    "Embedding": {"input_length": (3, 0)},
+    "TextVectorization": {"vocabulary_size": (3, 0), "has_input_vocabulary": (3, 0)},
+    "StringLookup": {"vocabulary_size": (3, 0), "has_input_vocabulary": (3, 0)},
+    "IntegerLookup": {"vocabulary_size": (3, 0), "has_input_vocabulary": (3, 0)},
+}
+WHY = {
+    "groups": "tf.keras 2.x wrote groups=1 into DepthwiseConv2D configs; Keras 3 has no such argument (keras-team/keras#19151)",
+    "batch_input_shape": "Keras 3 accepts batch_input_shape only on Input/InputLayer (keras-team/keras#20106)",
+    "batch_shape": "batch_shape is the Keras 3 name; Keras 2/tf_keras InputLayer knows batch_input_shape (tensorflow/tensorflow#66381)",
+    "quantization_config": "quantization_config was added in a later Keras 3.x release",
+    "time_major": "Keras 3 RNN layers dropped time_major",
+}
+
+
+def allowed_keys(env: Environment, cls, legacy_path: bool) -> set[str]:
+    allowed = set(cls.params) | set(cls.base_params) | {"name", "trainable", "dtype"}
+    if R.keras_major(env) == 3:
+        allowed |= KERAS3_LAYER_EXTRAS
+        version = R.version_tuple(R.keras_version(env)) or (3, 0)
+        allowed |= {k for k, since in KERAS3_POPPED.get(cls.name, {}).items() if version[:2] >= since}
+        if legacy_path:
+            allowed |= KERAS3_LEGACY_EXTRAS
+    else:
+        allowed |= KERAS2_LAYER_EXTRAS
+        if cls.name == "Lambda":
+            allowed |= {"module", "function_type", "output_shape_type", "output_shape_module"}
+    return allowed
+
+
+def _policy_unknown(env: Environment, value) -> str | None:
+    if isinstance(value, dict) and isinstance(value.get("class_name"), str):
+        name = value["class_name"]
+        policy = (value.get("config") or {}).get("name") if isinstance(value.get("config"), dict) else None
+        known = {c.name for c in R.pool(env) if c.kind == "dtype_policy"}
+        if name not in known and not str(policy or "").startswith("mixed_") and name != "Policy":
+            return name  # mixed policies and Keras 2 Policy are KC504's
+    return None
+
+
+def layer_arg_unrecognized(artifact: Artifact, env: Environment) -> Iterator[Hit]:
+    if artifact.format is Format.saved_model or artifact.keras_major == 1 or (artifact.backend or "") in ("theano", "cntk"):
+        return
+    label = R.keras_label(env)
+    major = R.keras_major(env)
+    for layer in artifact.layers:
+        cls = R.find(env, layer.class_name, {"layer"})
+        if cls is None:
+            continue  # unknown classes are KC301's
+        if major == 3 and cls.name == "InputLayer":
+            continue
+        legacy_path = layer.module is None
+        allowed = allowed_keys(env, cls, legacy_path)
+        bad = {k: layer.config[k] for k in layer.config_keys if k not in allowed and k != "layers"}
+        policy = _policy_unknown(env, layer.config.get("dtype"))
+        if policy:
+            bad["dtype"] = f"<{policy} object>"
+        if not bad:
+            continue
+        reasons = "; ".join(WHY[k] for k in bad if k in WHY)
+        if policy:
+            reasons = (reasons + "; " if reasons else "") + (
+                f"dtype is a serialized {policy} (Keras >= 3.4 writes dtype policies as objects), which {label} cannot read")
+        drop = ", ".join(repr(k) for k in bad if k != "dtype")
+        fix_parts = []
+        if drop:
+            fix_parts.append(f"delete {drop} from the '{layer.name}' layer config (for .keras: edit config.json in the "
+                             f"archive; for .h5: rewrite the model_config attribute with h5py), or load under the "
+                             f"Keras that wrote it and re-save")
+        if policy:
+            fix_parts.append(f"replace the dtype object with its name string, e.g. \"dtype\": \"float32\"")
+        if "groups" in bad and layer.class_name == "DepthwiseConv2D":
+            fix_parts.append("or load with custom_objects={'DepthwiseConv2D': lambda **kw: "
+                             "keras.layers.DepthwiseConv2D(**{k: v for k, v in kw.items() if k != 'groups'})}")
+        yield Hit(f"{layer.class_name} '{layer.name}' config has {sorted(bad)} that {label}'s {cls.name} does not "
+                  f"accept: loading fails with \"Unrecognized keyword arguments passed to {layer.class_name}\""
+                  + (f" ({reasons})" if reasons else ""),
+                  location=layer.path, fix="; ".join(fix_parts),
+                  evidence={"keys": sorted(bad), "class": cls.name, "module": cls.module, "legacy_translation": legacy_path},
+                  key=f"{layer.path}:{','.join(sorted(bad))}")
