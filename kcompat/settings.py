@@ -168,6 +168,10 @@ def from_file(file: ConfigFile, cwd: Path) -> RunConfig:
     if config.baseline:
         config.baseline = rebase(config.baseline, root)
     config.outputs = [rebase_output(o, root) for o in config.outputs]
+    for key in ("inputs", "arch"):
+        value = getattr(config.load, key, None)
+        if value:
+            setattr(config.load, key, rebase(value, root))
     for key in ("profile", "python"):
         value = getattr(config, key)
         if value and ("/" in value or "\\" in value or value.endswith(".json")):
@@ -200,7 +204,8 @@ def resolve(args: argparse.Namespace, cwd: Path | None = None) -> Resolved:
                for key in RunConfig.model_fields}
 
     def cli(key: str) -> None:
-        sources[key] = COMMAND_LINE if sources[key] == DEFAULT else f"{sources[key]} + {COMMAND_LINE}"
+        if not sources[key].endswith(COMMAND_LINE):
+            sources[key] = COMMAND_LINE if sources[key] == DEFAULT else f"{sources[key]} + {COMMAND_LINE}"
 
     select = split(getattr(args, "select", None))
     if select:

@@ -1,0 +1,102 @@
+"""Everything a user can type is documented: hook ids, subcommands, long flags and rule codes.
+
+The flags are found by walking the real argparse parsers, so a new flag without a README line
+fails here (pre-commit-hooks style: every hook in .pre-commit-hooks.yaml is in the README).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+
+import pytest
+import yaml
+
+from kcompat.catalog import load_catalog
+from kcompat.cli import build_parser
+from kcompat.env.cli import build_parser as build_env_parser
+from tests.helpers import ROOT
+
+README = ROOT / "README.md"
+USAGE_DRAFT = ROOT / "docs" / "README-usage.md"  # sections waiting to be merged into the README
+
+
+def hook_ids() -> list[str]:
+    return [hook["id"] for hook in yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())]
+
+
+def subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    for action in parser._actions:  # noqa: SLF001 - argparse exposes no public walker
+        if isinstance(action, argparse._SubParsersAction):  # noqa: SLF001
+            return dict(action.choices)
+    return {}
+
+
+def long_flags(parser: argparse.ArgumentParser) -> set[str]:
+    return {opt for action in parser._actions for opt in action.option_strings  # noqa: SLF001
+            if opt.startswith("--") and opt != "--help"}
+
+
+def commands() -> dict[str, argparse.ArgumentParser]:
+    found = subparsers(build_parser())
+    found["env"] = build_env_parser()  # `kcompat env` owns its own parser
+    return found
+
+
+def everything() -> list[tuple[str, str]]:
+    """(kind, text) pairs that must appear in the docs; a flag shared by subcommands counts once."""
+    items = [("hook", hook) for hook in hook_ids()]
+    owners: dict[str, list[str]] = {flag: ["kcompat"] for flag in long_flags(build_parser())}
+    for name, parser in sorted(commands().items()):
+        items.append(("subcommand", f"kcompat {name}"))
+        for flag in long_flags(parser):
+            owners.setdefault(flag, []).append(name)
+    items += [(f"flag of {'/'.join(names)}", flag) for flag, names in sorted(owners.items())]
+    return items
+
+
+MINE = {"kcompat", "kcompat-load", "kcompat config", "kcompat baseline", "--config", "--isolated", "--baseline",
+        "--family", "--fail-on", "--exit-zero", "--output", "--version"}
+
+
+def mentioned(text: str, needle: str) -> bool:
+    return re.search(rf"(?<![\w-]){re.escape(needle)}(?![\w-])", text) is not None
+
+
+def test_the_walk_sees_the_parsers():
+    names = commands()
+    assert {"check", "rules", "explain", "schema", "env", "config", "baseline"} <= set(names)
+    assert {"--fail-on", "--exit-zero", "--baseline", "--config", "--select"} <= long_flags(names["check"])
+    assert hook_ids() == ["kcompat", "kcompat-load"]
+
+
+def test_every_hook_is_a_console_script_name():
+    """pre-commit-hooks style: the hook id is the console script it runs."""
+    hooks = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
+    for hook in hooks:
+        assert hook["entry"].split()[0] == hook["id"], hook
+
+
+@pytest.mark.parametrize(("kind", "needle"), everything(), ids=lambda v: str(v))
+def test_readme_documents(kind, needle):
+    assert mentioned(README.read_text("utf-8"), needle), f"README.md does not mention the {kind} {needle!r}"
+
+
+def test_readme_lists_every_rule_code():
+    readme = README.read_text("utf-8")
+    missing = [code for code in load_catalog() if not mentioned(readme, code)]
+    assert not missing, f"README.md does not list the rule codes {missing} (generate the table with `kcompat rules --markdown`)"
+
+
+def test_every_rule_code_has_its_doc():
+    for code, rule in load_catalog().items():
+        assert mentioned(rule.doc, code), f"{rule.source} does not mention {code}"
+
+
+def test_readme_plus_the_usage_draft_cover_the_ci_surface():
+    """The hooks, config, baseline and gate flags README.md lacks today are in docs/README-usage.md."""
+    if not USAGE_DRAFT.is_file():
+        pytest.skip("docs/README-usage.md has been merged into README.md")
+    text = README.read_text("utf-8") + USAGE_DRAFT.read_text("utf-8")
+    missing = [f"{kind} {needle}" for kind, needle in everything() if needle in MINE and not mentioned(text, needle)]
+    assert not missing, missing
