@@ -124,7 +124,8 @@ def write_saved_model(path: Path, spec: dict[str, Any]) -> None:
     mg.meta_info_def.tensorflow_version = spec.get("tensorflow_version", "2.21.0")
     for op in spec.get("ops", ["MatMul"]):
         node = mg.graph_def.node.add(name=op.lower(), op=op)
-        node.attr["T"].SetInParent()
+        for attr in spec.get("op_attrs", {}).get(op, ["T"]):  # attr names set on that op's node
+            node.attr[attr].SetInParent()
     for key, inputs in spec.get("signatures", {"serving_default": {"x": ["float32", [-1, 4]]}}).items():
         sig = mg.signature_def[key]
         sig.method_name = "tensorflow/serving/predict"
@@ -135,6 +136,11 @@ def write_saved_model(path: Path, spec: dict[str, Any]) -> None:
                 info.tensor_shape.dim.add(size=size)
     for _ in range(spec.get("variables", 1)):
         mg.object_graph_def.nodes.add().variable.dtype = 1
+    if spec.get("slot_variables"):  # a legacy Keras optimizer's slots, on the first variable node
+        holder = mg.object_graph_def.nodes.add()
+        holder.user_object.identifier = "optimizer"
+        for i in range(spec["slot_variables"]):
+            holder.slot_variables.add(original_variable_node_id=1)
     (path / "saved_model.pb").write_bytes(sm.SerializeToString())
     if spec.get("variables_dir", True):
         (path / "variables").mkdir()
@@ -170,7 +176,8 @@ def build(spec: dict[str, Any], folder: Path) -> Path:
     elif kind == "saved-model":
         write_saved_model(path, spec)
     elif kind == "checkpoint":
-        write_bundle_index(folder / f"{path.name}.index", {"model/dense/kernel/.ATTRIBUTES/VARIABLE_VALUE": ("float32", [4, 2])})
+        keys = spec.get("keys", ["model/dense/kernel/.ATTRIBUTES/VARIABLE_VALUE"])  # tensor names in the bundle
+        write_bundle_index(folder / f"{path.name}.index", {k: ("float32", [4, 2]) for k in keys})
         if not spec.get("missing_shard"):
             (folder / f"{path.name}.data-00000-of-00001").write_bytes(b"\0" * 32)
         if spec.get("truncate_index"):
