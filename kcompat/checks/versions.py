@@ -104,7 +104,7 @@ def keras_internal_module(artifact: Artifact, env: Environment) -> Iterator[Hit]
     prefix = "tf_keras" if R.framework(env) == "tf_keras" else "keras"
     for module, locations in missing.items():
         shown = prefix + module[len("keras"):] if prefix == "tf_keras" else module
-        if module.split(".")[0] != prefix:  # Keras 3 never imports tf_keras modules: it cannot locate the class
+        if prefix == "keras" and module.startswith("tf_keras"):  # Keras 3 never imports tf_keras modules
             says = f"Could not locate class '{classes[module]}'"
         else:
             says = f"Could not deserialize class '{classes[module]}' because its parent module {shown} cannot be imported"
