@@ -222,6 +222,8 @@ def run_matrix(
     t0 = time.time()
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; expected one of {FORMATS}")
+    if not os.path.exists(path):
+        raise FileNotFoundError(path)
     python = python or default_python()
     strategies = list(strategies) if strategies is not None else list(DEFAULT_STRATEGIES)
     for s in strategies:
@@ -245,39 +247,51 @@ def run_matrix(
     by_strategy: dict[str, list[Attempt]] = {}
     outputs: dict[tuple[str, str], list[tuple[str, np.ndarray]]] = {}
 
-    def one(strategy: str) -> None:
-        if strategy == "one-device-gpu" and not _gpu_possible():
-            by_strategy[strategy] = [
-                Attempt(loader=lo, strategy=strategy, status="skipped", note="no GPU on this machine (or CUDA_VISIBLE_DEVICES hides it)")
-                for lo in wanted
-            ]
-            return
-        if not wanted:
-            by_strategy[strategy] = []
+    # Process plan: strategies that need no device set-up of their own share one process (their
+    # units run in sequence); mirrored (logical CPUs) and multi-worker (TF_CONFIG) get their own.
+    groups: list[list[str]] = []
+    shared = [s for s in strategies if s in ("default", "one-device-cpu", "one-device-gpu")]
+    if shared:
+        groups.append(shared)
+    groups += [[s] for s in strategies if s not in shared]
+
+    def one(group: list[str]) -> None:
+        run_here = []
+        for strategy in group:
+            if strategy == "one-device-gpu" and not _gpu_possible():
+                by_strategy[strategy] = [
+                    Attempt(
+                        loader=lo, strategy=strategy, status="skipped",
+                        note="no GPU on this machine (or CUDA_VISIBLE_DEVICES hides it)",
+                    )
+                    for lo in wanted
+                ]
+            else:
+                by_strategy[strategy] = []
+                run_here.append(strategy)
+        if not wanted or not run_here:
             return
         job = Job(
-            path=path, fmt=fmt, strategy=strategy, loaders=list(wanted), python=python, unsafe=unsafe,
+            path=path, fmt=fmt, units=[(s, lo) for s in run_here for lo in wanted], python=python, unsafe=unsafe,
             timeout_s=timeout_s, memory_mb=memory_mb, inputs_npz=inputs_npz, config_path=config_path,
-            custom_objects=list(custom_objects), base_tmp=base_tmp, keep_dirs=keep,
+            custom_objects=list(custom_objects), base_tmp=base_tmp,
         )
-        k = slots.acquire(2 if strategy == "multi-worker" else 1)
+        k = slots.acquire(2 if job.multi_worker else 1)
         try:
             raws = run_job(job)
         finally:
             slots.release(k)
-        atts = []
         for raw in raws:
-            a = _to_attempt(raw, strategy, fmt)
+            a = _to_attempt(raw, raw.strategy, fmt)
             if a.status == "ok":
                 got = _load_outputs(raw.data)
                 if got is not None:
-                    outputs[(a.loader, strategy)] = got
-            atts.append(a)
-        by_strategy[strategy] = atts
+                    outputs[(a.loader, a.strategy)] = got
+            by_strategy.setdefault(raw.strategy, []).append(a)
 
     try:
-        with ThreadPoolExecutor(max_workers=max(1, len(strategies))) as ex:
-            list(ex.map(one, strategies))
+        with ThreadPoolExecutor(max_workers=max(1, len(groups))) as ex:
+            list(ex.map(one, groups))
     finally:
         if not keep:
             shutil.rmtree(base_tmp, ignore_errors=True)

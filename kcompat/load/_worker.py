@@ -4,15 +4,15 @@ This file must stay self-contained (stdlib + numpy + tensorflow/keras/tf_keras o
 virtualenv may not have kcompat installed. It is the only place in kcompat that imports TF/Keras.
 
 Usage (by the parent runner, never by users):
-    python _worker.py run  SPEC.json   # one process: set up one strategy, run its loaders in order
+    python _worker.py run  SPEC.json   # one process: run its (strategy, loader) units in order
     python _worker.py mwms SPEC.json   # launcher: bring loopback up, start 2 real 'run' workers
                                        # with TF_CONFIG for MultiWorkerMirroredStrategy, wait
 
 Protocol: the worker appends JSON lines to ``<out_dir>/events-<worker>.jsonl``:
-``ready`` (after TF import and strategy set-up), ``start`` (before each loader), ``end`` (with the
-attempt's result) and ``done``. A loader that has a ``start`` but no ``end`` was in flight when the
+``ready`` (after TF import and device set-up), ``start`` (before each (strategy, loader) unit), ``end``
+(with the attempt's result) and ``done``. A unit that has a ``start`` but no ``end`` was in flight when the
 process died or was killed; the parent turns that into crash / timeout / oom. Each attempt's
-C-level stdout/stderr (fd 1 and 2) is redirected to ``<out_dir>/w<worker>/<loader>/log.txt`` and its
+C-level stdout/stderr (fd 1 and 2) is redirected to ``<out_dir>/w<worker>/<strategy>/<loader>/log.txt`` and its
 outputs are saved to ``outputs.npz`` next to it.
 """
 
@@ -171,46 +171,30 @@ class Worker:
         self.wdir = os.path.join(spec["out_dir"], f"w{index}")
         os.makedirs(self.wdir, exist_ok=True)
         self.events = Events(os.path.join(spec["out_dir"], f"events-{index}.jsonl"))
-        self.strategy_name = spec["strategy"]
-        self.notes: list[str] = []
+        self.strategy_name = "default"
+        self.strategy = None
+        self.strategies: dict = {}
+        self.strategy_notes: dict[str, str] = {}
 
     # ---- set-up ------------------------------------------------------------------------
     def setup(self) -> None:
+        """Import TF, configure devices (before TF initialises them), import user modules."""
         import numpy as np  # noqa: F401
         import tensorflow as tf
 
         self.tf = tf
         gpus = tf.config.list_physical_devices("GPU")
         self.gpus = gpus
-        name = self.strategy_name
-        if name == "mirrored" and len(gpus) < 2:
+        names = {s for s, _lo in self.spec["units"]}
+        if "mirrored" in names and len(gpus) < 2:
             # Two logical CPU devices; must happen before TF initialises its devices.
             cpus = tf.config.list_physical_devices("CPU")
             tf.config.set_logical_device_configuration(
                 cpus[0], [tf.config.LogicalDeviceConfiguration(), tf.config.LogicalDeviceConfiguration()]
             )
-        if name == "multi-worker":
-            self.strategy = tf.distribute.MultiWorkerMirroredStrategy()
-        elif name == "default":
-            self.strategy = tf.distribute.get_strategy()
-        elif name == "one-device-cpu":
-            self.strategy = tf.distribute.OneDeviceStrategy("/cpu:0")
-        elif name == "one-device-gpu":
-            if not gpus:
-                self.strategy = None
-                self.skip_reason = "no GPU visible to TensorFlow in the target interpreter"
-                return
-            self.strategy = tf.distribute.OneDeviceStrategy("/gpu:0")
-        elif name == "mirrored":
-            if len(gpus) >= 2:
-                devices = [f"/gpu:{i}" for i in range(len(gpus))]
-            else:
-                devices = ["/cpu:0", "/cpu:1"]
-            self.strategy = tf.distribute.MirroredStrategy(devices=devices)
-            self.notes.append(f"mirrored over {devices}")
-        else:
-            raise ValueError(f"unknown strategy {name!r}")
-        self.skip_reason = None
+        if "multi-worker" in names:
+            # MWMS must be created before any other TF op runs in this process.
+            self.strategies["multi-worker"] = tf.distribute.MultiWorkerMirroredStrategy()
         if self.spec.get("custom_objects"):
             import_custom(self.spec["custom_objects"])
         self.has_keras = importlib.util.find_spec("keras") is not None
@@ -218,6 +202,28 @@ class Worker:
             import keras
 
             keras.config.enable_unsafe_deserialization()
+
+    def get_strategy(self, name: str):
+        """(strategy, skip_reason): strategies are created on first use and reused."""
+        if name in self.strategies:
+            return self.strategies[name], None
+        tf, gpus = self.tf, self.gpus
+        if name == "default":
+            st = tf.distribute.get_strategy()
+        elif name == "one-device-cpu":
+            st = tf.distribute.OneDeviceStrategy("/cpu:0")
+        elif name == "one-device-gpu":
+            if not gpus:
+                return None, "no GPU visible to TensorFlow in the target interpreter"
+            st = tf.distribute.OneDeviceStrategy("/gpu:0")
+        elif name == "mirrored":
+            devices = [f"/gpu:{i}" for i in range(len(gpus))] if len(gpus) >= 2 else ["/cpu:0", "/cpu:1"]
+            st = tf.distribute.MirroredStrategy(devices=devices)
+            self.strategy_notes[name] = f"mirrored over {devices}"
+        else:
+            raise ValueError(f"unknown strategy {name!r}")
+        self.strategies[name] = st
+        return st, None
 
     @property
     def is_default(self) -> bool:
@@ -505,7 +511,7 @@ class Worker:
     def attempt(self, loader: str) -> dict:
         import numpy as np
 
-        adir = os.path.join(self.wdir, loader)
+        adir = os.path.join(self.wdir, self.strategy_name, loader)
         os.makedirs(adir, exist_ok=True)
         redirect_fds(os.path.join(adir, "log.txt"))
         result: dict = {"loader": loader, "strategy": self.strategy_name, "worker": self.index}
@@ -544,44 +550,54 @@ class Worker:
     def run(self) -> int:
         spec = self.spec
         redirect_fds(os.path.join(self.wdir, "startup.log"))
-        loaders = list(spec["loaders"])
+        import faulthandler
+
+        faulthandler.enable(file=sys.__stderr__, all_threads=False)  # fd 2: a crash leaves a Python stack
+        units = [tuple(u) for u in spec["units"]]
         try:
             self.setup()
-        except Exception as e:  # set-up failed: every loader fails the same way
+        except Exception as e:  # set-up failed: every unit fails the same way
             info = exc_info(e)
-            info["notes"] = ["failed while setting up the strategy, before loading"]
+            info["notes"] = ["failed while importing TF / setting up, before loading"]
             self.events.emit("ready", import_s=time.time() - T0, setup_error=True)
-            for loader in loaders:
-                self.events.emit("start", loader=loader)
-                self.events.emit("end", loader=loader, result=dict(info, loader=loader, wall_s=0.0))
+            for st, lo in units:
+                self.events.emit("start", unit=[st, lo])
+                self.events.emit("end", unit=[st, lo], result=dict(info, loader=lo, strategy=st, wall_s=0.0))
             self.events.emit("done")
             return 0
-        self.events.emit(
-            "ready",
-            import_s=time.time() - T0,
-            num_replicas=getattr(self.strategy, "num_replicas_in_sync", None),
-            notes=self.notes,
-        )
-        if self.skip_reason:
-            for loader in loaders:
-                self.events.emit("start", loader=loader)
-                res = {"loader": loader, "status": "skipped", "notes": [self.skip_reason], "wall_s": 0.0}
-                self.events.emit("end", loader=loader, result=res)
-            self.events.emit("done")
-            return 0
-        queue = list(loaders)
+        self.events.emit("ready", import_s=time.time() - T0)
+        queue = list(units)
         while queue:
-            loader = queue.pop(0)
-            self.events.emit("start", loader=loader)
-            res = self.attempt(loader)
-            self.events.emit("end", loader=loader, result=res)
-            refused = "deserialization of a" in res.get("full_message", "") and "safe_mode" in res.get(
-                "full_message", ""
-            )
-            if loader == "keras" and res.get("status") != "ok" and not refused and "keras-nocompile" not in queue:
-                queue.insert(0, "keras-nocompile")  # compile=True failed: try compile=False too
+            st_name, loader = queue.pop(0)
+            self.events.emit("start", unit=[st_name, loader])
+            try:
+                strategy, skip = self.get_strategy(st_name)
+            except Exception as e:
+                strategy, skip = None, None
+                res = dict(exc_info(e), loader=loader, strategy=st_name, wall_s=0.0)
+                res["notes"] = [f"could not create the {st_name} strategy"]
+            if strategy is not None:
+                self.strategy, self.strategy_name = strategy, st_name
+                res = self.attempt(loader)
+                if st_name in self.strategy_notes:
+                    res.setdefault("notes", []).insert(0, self.strategy_notes[st_name])
+            elif skip:
+                res = {"loader": loader, "strategy": st_name, "status": "skipped", "notes": [skip], "wall_s": 0.0}
+            self.events.emit("end", unit=[st_name, loader], result=res)
+            full = res.get("full_message", "")
+            refused = "deserialization of a" in full and "safe_mode" in full
+            if (
+                loader == "keras"
+                and res.get("status") == "error"
+                and not refused
+                and (st_name, "keras-nocompile") not in queue
+            ):
+                queue.insert(0, (st_name, "keras-nocompile"))  # compile=True failed: try compile=False too
         self.events.emit("done")
-        return 0
+        # Results are on disk: skip TF's slow interpreter teardown.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
 
 
 def main(argv: list[str]) -> int:

@@ -117,7 +117,7 @@ def signal_name(returncode: int | None) -> str | None:
         return f"SIG{-returncode}"
 
 
-def tail(path: Path, lines: int = 20, chars: int = 4000) -> str:
+def tail(path: Path, lines: int = 40, chars: int = 6000) -> str:
     try:
         text = path.read_text(errors="replace")
     except OSError:
@@ -125,10 +125,14 @@ def tail(path: Path, lines: int = 20, chars: int = 4000) -> str:
     return "\n".join(text.rstrip().splitlines()[-lines:])[-chars:]
 
 
+Unit = tuple[str, str]  # (strategy, loader)
+
+
 @dataclass
 class RawResult:
-    """What one worker run produced for one loader, before classification."""
+    """What one worker run produced for one (strategy, loader) unit, before classification."""
 
+    strategy: str
     loader: str
     data: dict = field(default_factory=dict)  # the worker's result dict, or a synthesised one
     worker_results: list[dict] = field(default_factory=list)  # multi-worker: one per worker
@@ -136,10 +140,12 @@ class RawResult:
 
 @dataclass
 class Job:
+    """Units that share one process: several strategies that need no device set-up of their own
+    (default, one-device-*), or mirrored alone, or multi-worker alone."""
+
     path: str
     fmt: str
-    strategy: str
-    loaders: list[str]
+    units: list[Unit]
     python: str
     unsafe: bool
     timeout_s: float
@@ -148,17 +154,21 @@ class Job:
     config_path: str | None
     custom_objects: list[str]
     base_tmp: str
-    keep_dirs: bool = False
+
+    @property
+    def multi_worker(self) -> bool:
+        return any(st == "multi-worker" for st, _ in self.units)
 
 
 class Launch:
-    """One worker process (or MWMS launcher + 2 workers) running a list of loaders for one strategy."""
+    """One worker process (or MWMS launcher + 2 workers) running a list of units in order."""
 
-    def __init__(self, job: Job, loaders: list[str], tag: str) -> None:
+    def __init__(self, job: Job, units: list[Unit], tag: str) -> None:
         self.job = job
-        self.loaders = loaders
-        self.n_workers = 2 if job.strategy == "multi-worker" else 1
-        self.dir = Path(tempfile.mkdtemp(prefix=f"{job.strategy}-{tag}-", dir=job.base_tmp))
+        self.units = units
+        self.n_workers = 2 if job.multi_worker else 1
+        name = "+".join(dict.fromkeys(st for st, _ in units))
+        self.dir = Path(tempfile.mkdtemp(prefix=f"{name}-{tag}-", dir=job.base_tmp))
         self.home = self.dir / "home"
         self.work = self.dir / "work"
         self.home.mkdir()
@@ -166,14 +176,14 @@ class Launch:
         self.isolation = ["subprocess", "process-group", "tmp-home", "rss-watch"]
         self.net_isolated = unshare_net_works()
         self.isolation.append("unshare-net" if self.net_isolated else "net-shared")
+        self.t_end = time.time()
 
     def spec(self) -> dict:
         j = self.job
         return {
             "path": os.path.abspath(j.path),
             "fmt": j.fmt,
-            "strategy": j.strategy,
-            "loaders": self.loaders,
+            "units": [list(u) for u in self.units],
             "unsafe": j.unsafe,
             "inputs_npz": os.path.abspath(j.inputs_npz) if j.inputs_npz else None,
             "config_path": os.path.abspath(j.config_path) if j.config_path else None,
@@ -196,8 +206,8 @@ class Launch:
         env.pop("TF_CONFIG", None)
         return env
 
-    def run(self) -> tuple[dict[str, RawResult], list[str]]:
-        """Run; return results for the loaders that finished or failed, plus loaders never started."""
+    def run(self) -> tuple[dict[Unit, RawResult], list[Unit]]:
+        """Run; return results for the units that finished or failed, plus units never started."""
         spec = self.spec()
         spec_path = self.dir / "spec.json"
         spec_path.write_text(json.dumps(spec))
@@ -212,11 +222,14 @@ class Launch:
         )
         pgid = proc.pid
         offsets = [0] * self.n_workers
-        state = [{"ready": False, "current": None, "since": t_launch, "ended": {}, "order": []} for _ in range(self.n_workers)]
-        killed: str | None = None  # 'timeout' | 'oom'
+        state = [
+            {"ready": False, "current": None, "since": t_launch, "ended": {}, "order": []} for _ in range(self.n_workers)
+        ]
+        killed: str | None = None  # 'timeout' | 'oom' | 'hung-at-exit'
         peak = 0.0
         while True:
             done = proc.poll() is not None
+            self.t_end = time.time()
             for i in range(self.n_workers):
                 offsets[i] = self._read_events(i, offsets[i], state[i])
             if done:
@@ -224,26 +237,23 @@ class Launch:
             now = time.time()
             # per-attempt timeout (the start-up phase gets its own timeout_s)
             for st in state:
-                if now - st["since"] > self.job.timeout_s:
+                if not st.get("done") and now - st["since"] > self.job.timeout_s:
                     killed = "timeout"
+            if all(st.get("done") for st in state) and now - max(st["since"] for st in state) > 30:
+                killed = "hung-at-exit"
             pids = group_pids(pgid)
             rss = [rss_mb(p) for p in pids]
             total = sum(rss)
             peak = max(peak, total)
             if rss and (max(rss) > self.job.memory_mb or total > self.job.memory_mb * self.n_workers + 300):
                 killed = "oom"
-            if all(st.get("done") for st in state):
-                # everyone reported done; give the process a moment to exit on its own
-                try:
-                    proc.wait(timeout=max(10.0, self.job.timeout_s / 4))
-                except subprocess.TimeoutExpired:
-                    killed = killed or "hung-at-exit"
             if killed:
                 try:
                     os.killpg(pgid, signal.SIGKILL)
                 except ProcessLookupError:
                     pass
                 proc.wait()
+                self.t_end = time.time()
                 for i in range(self.n_workers):
                     offsets[i] = self._read_events(i, offsets[i], state[i])
                 break
@@ -255,6 +265,8 @@ class Launch:
                 os.kill(p, signal.SIGKILL)
             except ProcessLookupError:
                 pass
+        if killed == "hung-at-exit":
+            killed = None  # every unit had reported; nothing was lost
         return self._collect(proc.returncode, killed, state, peak)
 
     def _read_events(self, i: int, offset: int, st: dict) -> int:
@@ -272,17 +284,17 @@ class Launch:
             except ValueError:
                 continue
             kind = ev.get("event")
+            unit = tuple(ev["unit"]) if "unit" in ev else None
             if kind == "ready":
                 st["ready"] = True
                 st["since"] = ev["t"]
-                st["ready_info"] = ev
             elif kind == "start":
-                st["current"] = ev["loader"]
+                st["current"] = unit
                 st["since"] = ev["t"]
-                if ev["loader"] not in st["order"]:
-                    st["order"].append(ev["loader"])
+                if unit not in st["order"]:
+                    st["order"].append(unit)
             elif kind == "end":
-                st["ended"][ev["loader"]] = ev["result"]
+                st["ended"][unit] = ev["result"]
                 st["current"] = None
                 st["since"] = ev["t"]
             elif kind == "done":
@@ -299,56 +311,64 @@ class Launch:
         except (OSError, ValueError, KeyError):
             return [proc_rc] * self.n_workers
 
-    def _log_for(self, i: int, loader: str | None) -> Path:
-        if loader is None:
+    def _log_for(self, i: int, unit: Unit | None) -> Path:
+        if unit is None:
             return self.dir / f"w{i}" / "startup.log"
-        return self.dir / f"w{i}" / loader / "log.txt"
+        return self.dir / f"w{i}" / unit[0] / unit[1] / "log.txt"
 
-    def _collect(self, rc, killed, state, peak) -> tuple[dict[str, RawResult], list[str]]:
+    def _collect(self, rc, killed, state, peak) -> tuple[dict[Unit, RawResult], list[Unit]]:
         wrc = self._worker_rc(rc)
-        results: dict[str, RawResult] = {}
-        all_started: list[str] = []
+        results: dict[Unit, RawResult] = {}
+        all_started: list[Unit] = []
         for st in state:
-            for name in st["order"]:
-                if name not in all_started:
-                    all_started.append(name)
-        inflight_failure = None
-        for loader in all_started:
+            for u in st["order"]:
+                if u not in all_started:
+                    all_started.append(u)
+        inflight: Unit | None = None
+        for unit in all_started:
             per_worker = []
             for i, st in enumerate(state):
-                if loader in st["ended"]:
-                    per_worker.append(dict(st["ended"][loader]))
+                if unit in st["ended"]:
+                    per_worker.append(dict(st["ended"][unit]))
                     continue
                 # started (on some worker) but never ended: this is where the process died
                 status, sig = self._death(killed, wrc[i])
+                log = self._log_for(i, unit if unit in st["order"] else st["current"])
+                if unit not in st["order"] and st["current"] is None:
+                    log = self._log_for(i, None)
                 d = {
-                    "loader": loader,
+                    "loader": unit[1],
+                    "strategy": unit[0],
                     "status": status,
                     "signal": sig,
-                    "stdout_tail": tail(self._log_for(i, loader if loader in st["order"] else st["current"])),
-                    "wall_s": time.time() - st["since"] if status != "crash" else None,
+                    "stdout_tail": tail(log),
+                    "wall_s": max(0.0, self.t_end - st["since"]),
                     "notes": [self._death_note(status, wrc[i], peak)],
                 }
                 if self.n_workers == 2:
                     d["notes"].append(f"worker {i} of 2")
                 per_worker.append(d)
-                inflight_failure = loader
-            results[loader] = RawResult(loader, self._pick(per_worker), per_worker)
-        never_started = [lo for lo in self.loaders if lo not in results]
+                inflight = unit
+            results[unit] = RawResult(unit[0], unit[1], self._pick(per_worker), per_worker)
+        never_started = [u for u in self.units if u not in results]
         # keras failed (crash/timeout/oom) => the worker's automatic compile=False retry never ran
-        if inflight_failure == "keras" and "keras-nocompile" not in results and "keras-nocompile" not in never_started:
-            never_started.insert(0, "keras-nocompile")
-        if inflight_failure is None and never_started and (rc not in (0, None) or killed):
-            # died before the first attempt started: charge it to all loaders of this launch
+        if inflight is not None and inflight[1] == "keras":
+            nc = (inflight[0], "keras-nocompile")
+            if nc not in results and nc not in never_started:
+                never_started.insert(0, nc)
+        if inflight is None and never_started and (rc not in (0, None) or killed):
+            # died before the first attempt started: charge it to all units of this launch
             status, sig = self._death(killed, rc)
-            for lo in never_started:
-                results[lo] = RawResult(
-                    lo,
+            for u in never_started:
+                results[u] = RawResult(
+                    u[0],
+                    u[1],
                     {
-                        "loader": lo,
+                        "loader": u[1],
+                        "strategy": u[0],
                         "status": status,
                         "signal": sig,
-                        "stdout_tail": tail(self.dir / "process.log") or tail(self._log_for(0, None)),
+                        "stdout_tail": tail(self._log_for(0, None)) or tail(self.dir / "process.log"),
                         "notes": [self._death_note(status, rc, peak) + " (during start-up, before loading)"],
                     },
                 )
@@ -367,7 +387,7 @@ class Launch:
 
     @staticmethod
     def _death(killed: str | None, rc: int | None) -> tuple[str, str | None]:
-        if killed == "timeout" or killed == "hung-at-exit":
+        if killed == "timeout":
             return "timeout", "SIGKILL"
         if killed == "oom":
             return "oom", "SIGKILL"
@@ -388,9 +408,9 @@ class Launch:
 
 
 def run_job(job: Job) -> list[RawResult]:
-    """All loaders of one strategy, with fallback to one process per attempt after a failure."""
+    """All units of one job, with fallback to one process per unit after a crash/timeout/oom."""
     out: list[RawResult] = []
-    remaining = list(job.loaders)
+    remaining = list(job.units)
     isolate = False
     n = 0
     while remaining:
@@ -402,10 +422,10 @@ def run_job(job: Job) -> list[RawResult]:
         if any(r.data.get("status") in ("crash", "timeout", "oom") for r in results.values()):
             isolate = True
         if not results and never == batch:
-            for lo in batch:  # nothing happened at all: do not loop forever
-                out.append(RawResult(lo, {"loader": lo, "status": "crash", "notes": ["the worker produced nothing"]}))
+            for st, lo in batch:  # nothing happened at all: do not loop forever
+                out.append(RawResult(st, lo, {"loader": lo, "status": "crash", "notes": ["the worker produced nothing"]}))
             never = []
-        rest = [lo for lo in remaining if lo not in batch and lo not in results and lo not in never]
+        rest = [u for u in remaining if u not in batch and u not in results and u not in never]
         remaining = list(never) + rest
     return out
 
