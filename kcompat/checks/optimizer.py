@@ -141,7 +141,9 @@ def _resolve_keras2(class_name: str, config: dict[str, Any], env, classes) -> Re
     if class_name.startswith("Custom>"):
         short = class_name.split(">", 1)[1]
         if by_registered is None and version >= (2, 11) and short in KERAS2_NEW_OPTIMIZERS:
-            by_registered = _find(classes, short, legacy=False) or _find(classes, short)
+            by_registered = _find(classes, short, legacy=False)
+            if by_registered is None:  # Keras 2.11+ has it; this profile's probe missed the new classes
+                return Resolution("custom")
         if by_registered is None:
             return Resolution("fail", error=f"ValueError: Unknown optimizer: '{class_name}'")
         return Resolution("direct", by_registered, flavour="k2new")
@@ -152,6 +154,8 @@ def _resolve_keras2(class_name: str, config: dict[str, Any], env, classes) -> Re
         new = version >= (2, 11) and config.get("is_legacy_optimizer", True) is False
         base = lower.replace("experimental", "")
         cls = _find(classes, base, legacy=not new) if version >= (2, 11) else _find(classes, base)
+        if cls is None and new:
+            return Resolution("custom")  # Keras 2.11+ has it; this profile's probe missed the new classes
         cls = cls or _find(classes, base)
         return Resolution("direct", cls, flavour="k2new" if new else "k2legacy")
     if by_registered is not None:
