@@ -13,6 +13,7 @@ absent. Artifacts missing from fixtures/ are skipped with a note on stderr.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import subprocess
 import sys
@@ -44,13 +45,13 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic
 def attach_loads(report, python: str) -> None:
     from kcompat.load import run_matrix
 
-    wanted = {str(REPO / p) for p, load in SAMPLE if load}
+    wanted = {p for p, load in SAMPLE if load}
     for entry in report.artifacts:
         if entry.artifact.path in wanted:
             print(f"loading {entry.artifact.path} ...", file=sys.stderr)
             for attempt in (1, 2):
                 try:
-                    matrix = run_matrix(entry.artifact.path, entry.artifact.format.value, python=python)
+                    matrix = run_matrix(str(REPO / entry.artifact.path), entry.artifact.format.value, python=python)
                 except Exception as exc:  # the guarded load is still moving; keep the page renderable
                     print(f"  attempt {attempt}: guarded load failed: {type(exc).__name__}: {exc}", file=sys.stderr)
                     continue
@@ -75,29 +76,24 @@ def main() -> int:
     parser.add_argument("--height", type=int, default=3000, help="screenshot height in pixels")
     args = parser.parse_args()
 
+    # absolute, not resolved: a venv's python is a symlink to the base interpreter
+    python = str(Path(args.python).absolute()) if args.python else sys.executable
+    out = Path(args.out).absolute()
+    os.chdir(REPO)  # relative paths, as a user running from the repository root would see them
     paths = []
     for rel, _ in SAMPLE:
-        if (REPO / rel).exists():
-            paths.append(str(REPO / rel))
+        if Path(rel).exists():
+            paths.append(rel)
         else:
             print(f"skipping missing fixture {rel}", file=sys.stderr)
     env = env_info = None
     if args.load:
-        from kcompat.env import get_environment
+        from kcompat.cli import environment
 
-        python = str(Path(args.python).absolute()) if args.python else sys.executable  # absolute, not resolved: a venv python is a symlink
-        env = get_environment(python=python)
-        env_info = env.model_dump(mode="json")
+        env, env_info = environment(RunConfig(python=python))  # what `kcompat check` puts in the report
     report = check_paths(paths, RunConfig(), env=env, env_info=env_info)
     if args.load:
         attach_loads(report, python)
-    # show paths relative to the repository, as a user running from its root would see them
-    for entry in report.artifacts:
-        rel = str(Path(entry.artifact.path).relative_to(REPO))
-        entry.artifact.path = rel
-        for f in entry.findings:
-            f.path = rel
-    out = Path(args.out)
     page = out / "sample-report.html"
     write("html", report, page)
     screenshot(page.resolve(), (out / "sample-report.png").resolve(), 1280, args.height)

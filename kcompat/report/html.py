@@ -356,7 +356,7 @@ def finding_view(finding: Finding, rules: dict[str, Any]) -> dict[str, Any]:
     return {"code": finding.code, "name": finding.name, "severity": finding.severity.value,
             "message": finding.message, "location": finding.location or "", "fix": finding.fix or "",
             "anchor": rule.anchor if rule else "", "title": rule.title if rule else "",
-            "fingerprint": finding.fingerprint}
+            "fingerprint": finding.fingerprint, "fix_repeated": False}
 
 
 def counts_of(findings: list[Finding]) -> dict[str, int]:
@@ -375,8 +375,12 @@ def artifact_view(index: int, entry: ArtifactReport, rules: dict[str, Any]) -> d
     key = verdict(entry)
     counts = counts_of(entry.findings)
     groups = []
+    seen_fixes: set[str] = set()
     for severity in (Severity.error, Severity.warning, Severity.info):
         members = [finding_view(f, rules) for f in entry.findings if f.severity is severity]
+        for view in members:  # the same fix again (one per unresolved object, say) is shown once
+            view["fix_repeated"] = bool(view["fix"]) and view["fix"] in seen_fixes
+            seen_fixes.add(view["fix"])
         if members:
             groups.append({"severity": severity.value, "label": SEVERITY_LABELS[severity], "findings": members})
     layers = layer_views(a)
