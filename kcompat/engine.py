@@ -22,8 +22,10 @@ def selected_rules(config: RunConfig, catalog: dict[str, Rule] | None = None) ->
     return [r for r in rules if not matches(r, config.ignore)]
 
 
-def severity_for(rule: Rule, config: RunConfig) -> Severity:
-    return config.severity.get(rule.code) or config.severity.get(rule.name) or rule.severity
+def severity_for(rule: Rule, config: RunConfig, hit: Hit | None = None) -> Severity:
+    """The user's override first, then what the check said of this finding, then the rule's default."""
+    own = Severity(hit.severity) if hit is not None and hit.severity else None
+    return config.severity.get(rule.code) or config.severity.get(rule.name) or own or rule.severity
 
 
 def path_ignored(rule: Rule, path: str, config: RunConfig) -> bool:
@@ -40,7 +42,7 @@ def fingerprint(code: str, path: str, key: str) -> str:
 def make_finding(rule: Rule, artifact: Artifact, hit: Hit, config: RunConfig) -> Finding:
     key = hit.key or hit.location or ""
     return Finding(
-        code=rule.code, name=rule.name, severity=severity_for(rule, config), message=hit.message,
+        code=rule.code, name=rule.name, severity=severity_for(rule, config, hit), message=hit.message,
         path=artifact.path, location=hit.location, fix=hit.fix or rule.fix or None,
         evidence=hit.evidence, fingerprint=fingerprint(rule.code, artifact.path, key),
     )

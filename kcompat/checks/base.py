@@ -13,3 +13,4 @@ class Hit:
     fix: str | None = None
     evidence: dict[str, Any] = field(default_factory=dict)
     key: str | None = None  # stable identity for baselines; defaults to the location
+    severity: str | None = None  # overrides the rule's default where one rule spans "loses something" to "fails"
