@@ -35,6 +35,16 @@ KERAS3_POPPED = {
     "StringLookup": {"vocabulary_size": (3, 0), "has_input_vocabulary": (3, 0)},
     "IntegerLookup": {"vocabulary_size": (3, 0), "has_input_vocabulary": (3, 0)},
 }
+# Keyword arguments Keras 2 / tf_keras classes pop from **kwargs (read from tf_keras/src/layers).
+_RNN2 = {"zero_output_for_mask", "input_length", "return_runtime", "enable_caching_device"}
+KERAS2_POPPED = {
+    **{name: _RNN2 for name in ("RNN", "LSTM", "GRU", "SimpleRNN", "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D")},
+    "LSTMCell": {"enable_caching_device"}, "GRUCell": {"enable_caching_device"}, "SimpleRNNCell": {"enable_caching_device"},
+    "Embedding": {"use_one_hot_matmul"}, "Attention": {"causal"}, "AdditiveAttention": {"causal"},
+    "BatchNormalization": {"synchronized"},
+    "TextVectorization": {"vocabulary_size"},
+    "StringLookup": {"vocabulary_size", "has_static_table"}, "IntegerLookup": {"vocabulary_size", "has_static_table"},
+}
 WHY = {
     "groups": "tf.keras 2.x wrote groups=1 into DepthwiseConv2D configs; Keras 3 has no such argument (keras-team/keras#19151)",
     "batch_input_shape": "Keras 3 accepts batch_input_shape only on Input/InputLayer (keras-team/keras#20106)",
@@ -53,7 +63,7 @@ def allowed_keys(env: Environment, cls, legacy_path: bool) -> set[str]:
         if legacy_path:
             allowed |= KERAS3_LEGACY_EXTRAS
     else:
-        allowed |= KERAS2_LAYER_EXTRAS
+        allowed |= KERAS2_LAYER_EXTRAS | KERAS2_POPPED.get(cls.name, set())
         if cls.name == "Lambda":
             allowed |= {"module", "function_type", "output_shape_type", "output_shape_module"}
     return allowed
