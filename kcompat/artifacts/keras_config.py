@@ -122,6 +122,5 @@ def apply_model_config(artifact: Artifact, config: Any) -> None:
     collect_objects(config, "", artifact.objects)
     compile_config = config.get("compile_config")
     if isinstance(compile_config, dict) and artifact.training is None:
-        artifact.training = training_config(compile_config)
-        collect_objects(compile_config, "compile_config", artifact.objects)
+        artifact.training = training_config(compile_config)  # its objects were collected with the config
 
