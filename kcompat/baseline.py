@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kcompat.engine import fingerprint
 from kcompat.model import Finding, Report, Severity
 from kcompat.settings import ConfigError
 
@@ -38,23 +37,10 @@ def relative(path: str, base_dir: Path) -> str:
         return absolute.as_posix()
 
 
-def stable_fingerprint(finding: Finding, rel: str) -> str:
-    """Finding.fingerprint recomputed on the baseline-relative path, so the way the path was typed
-
-    (./models/a.h5, models/a.h5, /abs/models/a.h5, or from a sub-directory) does not matter.
-    The engine hashes (code, path as given, key), where key is the hit's key or its location;
-    when the key is the location we can rebase the hash; a custom key keeps the engine's hash.
-    """
-    key = finding.location or ""
-    if fingerprint(finding.code, finding.path, key) == finding.fingerprint:
-        return fingerprint(finding.code, rel, key)
-    return finding.fingerprint
-
-
 def entry(finding: Finding, base_dir: Path) -> dict[str, Any]:
     rel = relative(finding.path, base_dir)
     return {"code": finding.code, "name": finding.name, "path": rel,
-            "fingerprint": stable_fingerprint(finding, rel), "location": finding.location,
+            "fingerprint": finding.fingerprint, "location": finding.location,
             "severity": finding.severity.value, "message": finding.message}
 
 

@@ -35,8 +35,9 @@ def path_ignored(rule: Rule, path: str, config: RunConfig) -> bool:
     )
 
 
-def fingerprint(code: str, path: str, key: str) -> str:
-    return hashlib.sha256(f"{code}\0{path}\0{key}".encode()).hexdigest()[:16]
+def fingerprint(code: str, key: str) -> str:
+    """Identity of a finding within its artifact; the path is matched beside it, however it was typed."""
+    return hashlib.sha256(f"{code}\0{key}".encode()).hexdigest()[:16]
 
 
 def make_finding(rule: Rule, artifact: Artifact, hit: Hit, config: RunConfig) -> Finding:
@@ -44,7 +45,7 @@ def make_finding(rule: Rule, artifact: Artifact, hit: Hit, config: RunConfig) ->
     return Finding(
         code=rule.code, name=rule.name, severity=severity_for(rule, config, hit), message=hit.message,
         path=artifact.path, location=hit.location, fix=hit.fix or rule.fix or None,
-        evidence=hit.evidence, fingerprint=fingerprint(rule.code, artifact.path, key),
+        evidence=hit.evidence, fingerprint=fingerprint(rule.code, key),
     )
 
 

@@ -50,7 +50,7 @@ def load_findings(artifact: Artifact, matrix: Any, static: list[Finding], config
         out.append(Finding(
             code=rule.code, name=rule.name, severity=severity_for(rule, config),
             message=f"{first.loader}/{first.strategy}: {describe(first)}", path=artifact.path, location=where,
-            fix=rule.fix or None, fingerprint=fingerprint(rule.code, artifact.path, "load"),
+            fix=rule.fix or None, fingerprint=fingerprint(rule.code, "load"),
             evidence={"attempts": len(attempts), "traceback_tail": first.traceback_tail,
                       "stdout_tail": first.stdout_tail, "signal": first.signal},
         ))
@@ -75,7 +75,7 @@ def disagreements(artifact: Artifact, matrix: Any, predictions: list[Prediction]
             code=rule.code, name=rule.name, severity=severity_for(rule, config),
             message=f"{prediction.loader}: static verdict '{said}', real load '{got}'",
             path=artifact.path, location=prediction.loader, fix=rule.fix or None,
-            fingerprint=fingerprint(rule.code, artifact.path, prediction.loader),
+            fingerprint=fingerprint(rule.code, prediction.loader),
             evidence={"static": prediction.model_dump(), "real_status": attempt.status, "real_code": attempt.code},
         ))
     return out

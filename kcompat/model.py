@@ -175,6 +175,7 @@ class Report(BaseModel):
     environment: dict[str, Any] | None = None
     fail_on: Severity = Severity.error
     artifacts: list[ArtifactReport] = Field(default_factory=list)
+    baseline: dict[str, Any] | None = None  # {file, new, suppressed, fixed: [...]} with --baseline
     exit_code: int = 0
 
     @property
