@@ -110,7 +110,7 @@ def test_artifact_uri():
 
 def test_cli_writes_sarif_and_json_that_validate(tmp_path):
     make_tree(tmp_path)
-    proc = run_cli("check", ".", "-o", "sarif=out/r.sarif", "--json", "out/r.json", "-o", "html=out/r.html",
+    proc = run_cli("check", ".", "--no-env", "-o", "sarif=out/r.sarif", "--json", "out/r.json", "-o", "html=out/r.html",
                    cwd=tmp_path)
     assert proc.returncode == 1, proc.stderr
     validate(json.loads((tmp_path / "out" / "r.sarif").read_text("utf-8")))

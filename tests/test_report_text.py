@@ -121,7 +121,7 @@ def test_cli_with_pipes_has_no_ansi_and_no_progress(tmp_path):
     env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
     env["TERM"] = "xterm-256color"
     for extra in ([], ["-v"], ["-q"]):
-        proc = subprocess.run([sys.executable, "-m", "kcompat", "check", ".", "--no-report", *extra], cwd=tmp_path,
+        proc = subprocess.run([sys.executable, "-m", "kcompat", "check", ".", "--no-report", "--no-env", *extra], cwd=tmp_path,
                               env=env, capture_output=True, text=True, timeout=120)
         assert proc.returncode == 1, proc.stderr
         assert "KC101" in proc.stdout
