@@ -229,10 +229,10 @@ def resolve(args: argparse.Namespace, cwd: Path | None = None) -> Resolved:
         cli("load")
     load_flags = {"unsafe": "unsafe", "strategy": "strategies", "loader": "loaders", "timeout": "timeout_s",
                   "memory_mb": "memory_mb", "inputs": "inputs", "arch": "arch"}
-    for flag, field in load_flags.items():
+    for flag, name in load_flags.items():
         value = getattr(args, flag, None)
         if value not in (None, []):
-            setattr(config.load, field, split(value) if isinstance(value, list) else value)
+            setattr(config.load, name, split(value) if isinstance(value, list) else value)
             cli("load")
     if getattr(args, "baseline", None):
         config.baseline, sources["baseline"] = args.baseline, COMMAND_LINE

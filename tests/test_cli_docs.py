@@ -18,7 +18,6 @@ from kcompat.env.cli import build_parser as build_env_parser
 from tests.helpers import ROOT
 
 README = ROOT / "README.md"
-USAGE_DRAFT = ROOT / "docs" / "README-usage.md"  # sections waiting to be merged into the README
 
 
 def hook_ids() -> list[str]:
@@ -55,8 +54,6 @@ def everything() -> list[tuple[str, str]]:
     return items
 
 
-MINE = {"kcompat", "kcompat-load", "kcompat config", "kcompat baseline", "--config", "--isolated", "--baseline",
-        "--family", "--fail-on", "--exit-zero", "--output", "--version"}
 
 
 def mentioned(text: str, needle: str) -> bool:
@@ -91,12 +88,3 @@ def test_readme_lists_every_rule_code():
 def test_every_rule_code_has_its_doc():
     for code, rule in load_catalog().items():
         assert mentioned(rule.doc, code), f"{rule.source} does not mention {code}"
-
-
-def test_readme_plus_the_usage_draft_cover_the_ci_surface():
-    """The hooks, config, baseline and gate flags README.md lacks today are in docs/README-usage.md."""
-    if not USAGE_DRAFT.is_file():
-        pytest.skip("docs/README-usage.md has been merged into README.md")
-    text = README.read_text("utf-8") + USAGE_DRAFT.read_text("utf-8")
-    missing = [f"{kind} {needle}" for kind, needle in everything() if needle in MINE and not mentioned(text, needle)]
-    assert not missing, missing
