@@ -109,7 +109,7 @@ def layer_arg_unrecognized(artifact: Artifact, env: Environment) -> Iterator[Hit
                              f"archive; for .h5: rewrite the model_config attribute with h5py), or load under the "
                              f"Keras that wrote it and re-save")
         if policy:
-            fix_parts.append(f"replace the dtype object with its name string, e.g. \"dtype\": \"float32\"")
+            fix_parts.append("replace the dtype object with its name string, e.g. \"dtype\": \"float32\"")
         if "groups" in bad and layer.class_name == "DepthwiseConv2D":
             fix_parts.append("or load with custom_objects={'DepthwiseConv2D': lambda **kw: "
                              "keras.layers.DepthwiseConv2D(**{k: v for k, v in kw.items() if k != 'groups'})}")
