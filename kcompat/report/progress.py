@@ -18,6 +18,7 @@ import time
 from typing import IO
 
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
+ASCII_SPINNER = "|/-\\"
 ERASE = "\r\x1b[2K"
 
 
@@ -27,6 +28,8 @@ class Progress:
         if enabled is None:
             enabled = self._is_terminal()
         self.enabled = enabled
+        encoding = (getattr(self.stream, "encoding", None) or "").lower().replace("-", "")
+        self.spinner = SPINNER if encoding == "utf8" else ASCII_SPINNER
         self.count = 0
         self.started = time.monotonic()
         self.drawn = False
@@ -45,7 +48,7 @@ class Progress:
             return
         width = shutil.get_terminal_size((80, 24)).columns
         elapsed = f"{time.monotonic() - self.started:.1f}s"
-        head = f"{SPINNER[self.count % len(SPINNER)]} [{self.count}] checking "
+        head = f"{self.spinner[self.count % len(self.spinner)]} [{self.count}] checking "
         room = max(10, width - len(head) - len(elapsed) - 3)
         shown = path if len(path) <= room else "…" + path[-(room - 1):]
         self._write(f"{ERASE}{head}{shown}  {elapsed}")
