@@ -29,7 +29,7 @@ class Progress:
             enabled = self._is_terminal()
         self.enabled = enabled
         encoding = (getattr(self.stream, "encoding", None) or "").lower().replace("-", "")
-        self.spinner = SPINNER if encoding == "utf8" else ASCII_SPINNER
+        self.spinner, self.ellipsis = (SPINNER, "…") if encoding == "utf8" else (ASCII_SPINNER, "...")
         self.count = 0
         self.started = time.monotonic()
         self.drawn = False
@@ -50,7 +50,7 @@ class Progress:
         elapsed = f"{time.monotonic() - self.started:.1f}s"
         head = f"{self.spinner[self.count % len(self.spinner)]} [{self.count}] checking "
         room = max(10, width - len(head) - len(elapsed) - 3)
-        shown = path if len(path) <= room else "…" + path[-(room - 1):]
+        shown = path if len(path) <= room else self.ellipsis + path[-(room - len(self.ellipsis)):]
         self._write(f"{ERASE}{head}{shown}  {elapsed}")
         self.drawn = True
 
