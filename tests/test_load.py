@@ -116,6 +116,38 @@ OBSERVED = [
         "function, or calling `keras.config.enable_unsafe_deserialization().",
         "ValueError", "keras-zip", "KC701",
     ),
+    # Keras 3 load_model of fixtures/tf2.15/seq_compiled.keras (a Keras 2.15 .keras): the outer message
+    # names keras.src.models (NOT KC203); the innermost "Exception encountered:" is the real cause
+    (
+        "<class 'keras.src.models.sequential.Sequential'> could not be deserialized properly. Please ensure that "
+        "components that are Python object instances (layers, models, etc.) returned by `get_config()` are "
+        "explicitly deserialized in the model's `from_config()` method.\n\nconfig={'module': 'keras.layers', "
+        "'class_name': 'Dense', 'config': {'name': 'dense', 'batch_input_shape': [None, 4], 'units': 4}}.\n\n"
+        "Exception encountered: Error when deserializing class 'Dense' using config={'name': 'dense', "
+        "'batch_input_shape': [None, 4], 'units': 4, 'quantization_config': None}.\n\nException encountered: "
+        "Unrecognized keyword arguments passed to Dense: {'batch_input_shape': [None, 4]}",
+        "TypeError", "keras-zip", "KC302",
+    ),
+    # Keras 3 load_model of fixtures/tf2.15/custom_unregistered.h5 (custom activation function)
+    (
+        "Error when deserializing class 'Dense' using config={'name': 'dense_9', 'activation': {'module': "
+        "'builtins', 'class_name': 'function', 'config': 'my_activation', 'registered_name': 'function'}}.\n\n"
+        "Exception encountered: Could not locate function 'my_activation'. Make sure custom classes and functions "
+        "are decorated with `@keras.saving.register_keras_serializable()`.",
+        "TypeError", "hdf5-model", "KC301",
+    ),
+    # tf_keras.models.load_model of fixtures/tf2.15/custom_unregistered_savedmodel
+    (
+        'Unable to restore custom object of class "MyMetric" (type _tf_keras_metric). Please make sure that this '
+        "class is included in the `custom_objects` arg when calling `load_model()`.",
+        "ValueError", "saved-model", "KC301",
+    ),
+    # keras.layers.TFSMLayer(fixtures/tf2.15/subclassed_uncalled_savedmodel, call_endpoint='serving_default')
+    (
+        "The endpoint 'serving_default' is neither an attribute of the reloaded SavedModel, nor an entry in the "
+        "`signatures` field of the reloaded SavedModel. Select another endpoint via the `call_endpoint` argument.",
+        "ValueError", "saved-model", "KC601",
+    ),
     # Quoted from FAILURE_MODES.md (not reproducible with the reference venv): Keras 2 / TF runtime wording
     ("Unknown layer: 'Scale'. Please ensure you are using a `keras.utils.custom_object_scope`", None, "hdf5-model", "KC301"),
     ("Unknown optimizer: Custom>Adam", None, "hdf5-model", "KC401"),

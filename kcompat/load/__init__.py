@@ -222,7 +222,7 @@ def run_matrix(
     t0 = time.time()
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; expected one of {FORMATS}")
-    if not os.path.exists(path):
+    if not (os.path.exists(path) or (fmt == "tf-checkpoint" and os.path.exists(f"{path}.index"))):
         raise FileNotFoundError(path)
     python = python or default_python()
     strategies = list(strategies) if strategies is not None else list(DEFAULT_STRATEGIES)

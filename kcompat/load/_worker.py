@@ -71,7 +71,8 @@ def exc_info(e: BaseException) -> dict:
         "status": "error",
         "exception_type": type(e).__name__,
         "message": first[:300],
-        "full_message": msg[:4000],
+        # keep head and tail: Keras puts the real cause ("Exception encountered: ...") after a long config
+        "full_message": msg if len(msg) <= 6000 else msg[:3000] + "\n...\n" + msg[-3000:],
         "traceback_tail": "\n".join(lines[-15:]),
     }
 
@@ -466,13 +467,6 @@ class Worker:
     def load_config_weights(self, result: dict):
         path, fmt = self.spec["path"], self.fmt
         cfg = self.spec.get("config_path")
-        use_tf_keras = fmt == "tf-checkpoint" and importlib.util.find_spec("tf_keras") is not None
-        if use_tf_keras:
-            import tf_keras as K
-
-            result.setdefault("notes", []).append("tf_keras builds the model: Keras 3 cannot read TF checkpoints")
-        else:
-            import keras as K
         if fmt == "json-config":
             cfg, weights = path, None
         else:
@@ -481,9 +475,24 @@ class Worker:
             raise ValueError("config+weights needs config_path")
         with open(cfg, "rb") as f:
             head = f.read(8)
-        if head.lstrip()[:1] in (b"{", b"["):
-            if not use_tf_keras:
-                K.utils.set_random_seed(0)
+        is_json = head.lstrip()[:1] in (b"{", b"[")
+        keras2_json = False
+        if is_json:
+            try:
+                keras2_json = str(json.load(open(cfg)).get("keras_version", "")).startswith("2.")
+            except (ValueError, AttributeError):
+                pass
+        has_tfk = importlib.util.find_spec("tf_keras") is not None
+        use_tf_keras = has_tfk and (fmt == "tf-checkpoint" or keras2_json)
+        if use_tf_keras:
+            import tf_keras as K
+
+            why = "Keras 3 cannot read TF checkpoints" if fmt == "tf-checkpoint" else "the JSON config was written by Keras 2"
+            result.setdefault("notes", []).append(f"tf_keras builds the model: {why}")
+        else:
+            import keras as K
+        if is_json:
+            K.utils.set_random_seed(0)
             model = K.models.model_from_json(open(cfg).read())
             result.setdefault("notes", []).append("architecture from JSON config")
         else:

@@ -35,8 +35,12 @@ TABLE: tuple[Row, ...] = (
     Row(_r(r"Unknown optimizer|Could not interpret optimizer identifier"), "KC401"),
     Row(_r(r"Argument\(s\) not recognized|decay is deprecated|`decay` is no longer supported"), "KC402"),
     Row(_r(r"not a KerasSaveable subclass"), "KC404"),
-    Row(_r(r"parent module keras\.src\.engine|keras\.src\.models|keras\.src\.engine"), "KC203"),
-    Row(_r(r"Unknown layer|Could not locate class|Unknown (object|class|activation|loss|metric)"), "KC301"),
+    Row(_r(r"parent module [\w.]+ cannot be imported"), "KC203"),
+    Row(
+        _r(r"Unknown layer|Could not locate (class|function)|Unknown (object|class|activation|loss|metric)"
+           r"|Unable to restore custom object"),
+        "KC301",
+    ),
     Row(_r(r"Unrecognized keyword arguments|Keyword argument not understood"), "KC302"),
     Row(_r(r"File format not supported"), "KC204", ("saved-model",)),
     Row(_r(r"File format not supported"), "KC108", ("tf-checkpoint",)),
@@ -44,7 +48,7 @@ TABLE: tuple[Row, ...] = (
     Row(_r(r"Op type not registered"), "KC604"),
     Row(_r(r"NodeDef mentions attr"), "KC605"),
     Row(_r(r"'_UserObject' object has no attribute 'add_slot'"), "KC606"),
-    Row(_r(r"^'?serving_default'?$|KeyError: '?serving_default"), "KC601"),
+    Row(_r(r"^'?serving_default'?$|KeyError: '?serving_default|endpoint 'serving_default' is neither"), "KC601"),
     Row(_r(r"only supports the NHWC"), "KC503"),
     Row(_r(r"has type b?float16 that does not match|expected to be a (half|bfloat16) tensor but is a float tensor"), "KC504"),
 )
@@ -61,9 +65,14 @@ def classify(
     fmt: str | None = None,
 ) -> str:
     """Return the rule code for one failure (KC801 when nothing matches)."""
-    texts = [message or ""]
+    msg = message or ""
     if exception_type == "KeyError":
-        texts[0] = f"KeyError: {texts[0]}"
+        msg = f"KeyError: {msg}"
+    texts = []
+    # Keras chains causes as "... Exception encountered: <cause>": the innermost cause decides first
+    if "Exception encountered:" in msg:
+        texts.append(msg.rsplit("Exception encountered:", 1)[1])
+    texts.append(msg)
     if traceback:
         texts.append(traceback)
     for text in texts:

@@ -2,21 +2,32 @@
 
 How a matrix runs
 -----------------
-* **One process per strategy, loaders in sequence.** TF import costs seconds (about 5 s here), so a
-  worker process sets up ONE strategy and then runs every applicable loader for it in order; each
-  loader's Keras/TF state is cleared between attempts (``clear_session`` + ``gc``). Strategies run in
-  parallel, up to ``jobs`` processes (the multi-worker group counts as 2).
+* **Few processes, units in sequence.** TF import costs seconds (about 5 s on this 2-core box), so
+  one worker process runs several (strategy, loader) *units* in order. The process plan (in
+  ``kcompat.load.run_matrix``): ``default`` + ``one-device-cpu`` + ``one-device-gpu`` share one
+  process (they need no device set-up, and each unit enters its own ``strategy.scope()``);
+  ``mirrored`` gets its own process because its 2 logical CPU devices must be configured before TF
+  initialises devices, which would change the device list the other strategies see;
+  ``multi-worker`` gets its own pair because ``MultiWorkerMirroredStrategy`` must be created before
+  any other TF op and holds the process's collective context. Between units the worker clears the
+  Keras session (``clear_session`` + ``gc``) and creates nothing global except the strategies
+  themselves. Processes run in parallel up to ``jobs`` (the multi-worker pair counts as 2). After
+  the last unit, the worker ``os._exit(0)``\ s: results are on disk, and TF's interpreter teardown
+  costs over a second.
 * **Fallback to one process per attempt.** If the worker dies (signal, non-zero exit) or is killed
-  (timeout, memory cap) in the middle of attempt *A*, *A* is recorded as crash / timeout / oom with the
-  signal and the tail of its output, and every loader still left for that strategy is re-run in a
-  fresh process of its own. A poisoned process never hosts another attempt.
+  (timeout, memory cap) in the middle of unit *A*, *A* is recorded as crash / timeout / oom with the
+  signal and the tail of its output (a ``faulthandler`` Python stack for a segfault), and every unit
+  still left in that job is re-run in a fresh process of its own. A poisoned process never hosts
+  another attempt. When ``keras`` (compile=True) dies, ``keras-nocompile`` is still tried, alone.
 * **Containment per process group.** Each worker starts in a new session (its own process group),
   optionally inside ``unshare -n`` (no network; detected once per interpreter with
   ``unshare -n true``). The parent polls every ~100 ms: the events file (which attempt is in flight,
   to restart the per-attempt timeout), and the resident set size of every process in the group, read
-  from ``/proc/<pid>/statm``. RLIMIT_AS is useless with TF (it reserves huge virtual ranges), and the
-  cgroup v2 memory controller is only used when it can be delegated (see ``_cgroup_v2_usable``);
-  otherwise the RSS watch is the cap. Timeout or cap means ``killpg(SIGKILL)``.
+  from ``/proc/<pid>/statm`` (per process against ``memory_mb``, and the group total). RLIMIT_AS is
+  useless with TF (it reserves huge virtual ranges). Where a cgroup v2 hierarchy with the memory
+  controller is writable, the worker is also placed in its own cgroup with ``memory.max`` (a kernel
+  cap; see ``_cgroup_v2_usable``); on the development machine (cgroup v1) only the RSS watch runs.
+  Timeout or cap means ``killpg(SIGKILL)``.
 * **Clean environment.** Each process runs in a fresh temporary directory with its own ``HOME`` and
   ``KERAS_HOME`` (so ``~/.keras`` is empty), and imports user modules only when ``custom_objects``
   names them.
@@ -221,6 +232,7 @@ class Launch:
             cmd, cwd=self.work, env=self.env(), stdout=out_log, stderr=subprocess.STDOUT, start_new_session=True
         )
         pgid = proc.pid
+        cgroup = self._cgroup_join(proc.pid)
         offsets = [0] * self.n_workers
         state = [
             {"ready": False, "current": None, "since": t_launch, "ended": {}, "order": []} for _ in range(self.n_workers)
@@ -267,7 +279,51 @@ class Launch:
                 pass
         if killed == "hung-at-exit":
             killed = None  # every unit had reported; nothing was lost
+        if cgroup is not None:
+            if killed is None and self._cgroup_oom_killed(cgroup):
+                killed = "oom"
+            try:
+                cgroup.rmdir()
+            except OSError:
+                pass
         return self._collect(proc.returncode, killed, state, peak)
+
+    def _cgroup_join(self, pid: int) -> Path | None:
+        """Put the worker in its own cgroup v2 with memory.max, where the hierarchy is delegated.
+
+        The RSS watch stays on either way; the cgroup adds a kernel-enforced cap. Not exercised on
+        the development machine (cgroup v1 / hybrid there), so every step falls back silently.
+        """
+        if not _cgroup_v2_usable():
+            return None
+        cg = Path("/sys/fs/cgroup") / f"kcompat-{os.getpid()}-{self.dir.name}"
+        try:
+            cg.mkdir()
+            (cg / "memory.max").write_text(str(self.job.memory_mb * self.n_workers * 2**20))
+            try:
+                (cg / "memory.swap.max").write_text("0")
+            except OSError:
+                pass
+            (cg / "cgroup.procs").write_text(str(pid))
+        except OSError:
+            try:
+                cg.rmdir()
+            except OSError:
+                pass
+            return None
+        self.isolation.append("cgroup-v2-memory")
+        return cg
+
+    @staticmethod
+    def _cgroup_oom_killed(cg: Path) -> bool:
+        try:
+            for line in (cg / "memory.events").read_text().splitlines():
+                key, _, val = line.partition(" ")
+                if key == "oom_kill" and int(val) > 0:
+                    return True
+        except (OSError, ValueError):
+            pass
+        return False
 
     def _read_events(self, i: int, offset: int, st: dict) -> int:
         path = self.dir / f"events-{i}.jsonl"
