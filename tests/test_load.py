@@ -436,6 +436,15 @@ def test_weights_only_with_config_path(models):
     assert [a.loader for a in m.attempts] == ["config+weights"], _brief(m)
     a = m.attempts[0]
     assert a.status == "ok" and a.outputs[0].shape == [2, 3], _brief(m)
+    # caller-supplied inputs (batch of 5) instead of the generated ones
+    np.savez(models / "inputs.npz", x=np.ones((5, 4), np.float32))
+    m3 = run_matrix(
+        str(models / "small.weights.h5"), "hdf5-weights-v3", python=VENV_PY, strategies=["default"],
+        config_path=str(models / "small.keras"), inputs_npz=str(models / "inputs.npz"),
+    )
+    a3 = m3.attempts[0]
+    assert a3.status == "ok" and a3.outputs[0].shape == [5, 3], _brief(m3)
+    assert "architecture from keras-zip file" in a3.note
     # without a config the loader is skipped, with a reason
     m2 = run_matrix(str(models / "small.weights.h5"), "hdf5-weights-v3", python=VENV_PY, strategies=["default"])
     assert [(a.loader, a.status) for a in m2.attempts] == [("config+weights", "skipped")]

@@ -12,8 +12,8 @@ How a matrix runs
   any other TF op and holds the process's collective context. Between units the worker clears the
   Keras session (``clear_session`` + ``gc``) and creates nothing global except the strategies
   themselves. Processes run in parallel up to ``jobs`` (the multi-worker pair counts as 2). After
-  the last unit, the worker ``os._exit(0)``\ s: results are on disk, and TF's interpreter teardown
-  costs over a second.
+  the last unit the worker calls ``os._exit(0)``: results are on disk, and TF's interpreter
+  teardown costs over a second.
 * **Fallback to one process per attempt.** If the worker dies (signal, non-zero exit) or is killed
   (timeout, memory cap) in the middle of unit *A*, *A* is recorded as crash / timeout / oom with the
   signal and the tail of its output (a ``faulthandler`` Python stack for a segfault), and every unit
