@@ -106,8 +106,8 @@ def layer_arg_unrecognized(artifact: Artifact, env: Environment) -> Iterator[Hit
         fix_parts = []
         if drop:
             fix_parts.append(f"delete {drop} from the '{layer.name}' layer config (for .keras: edit config.json in the "
-                             f"archive; for .h5: rewrite the model_config attribute with h5py), or load under the "
-                             f"Keras that wrote it and re-save")
+                             f"archive; for .h5: rewrite the model_config attribute with h5py), or "
+                             + _writer_load_hint(artifact, env))
         if policy:
             fix_parts.append("replace the dtype object with its name string, e.g. \"dtype\": \"float32\"")
         if "groups" in bad and layer.class_name == "DepthwiseConv2D":
@@ -119,3 +119,12 @@ def layer_arg_unrecognized(artifact: Artifact, env: Environment) -> Iterator[Hit
                   location=layer.path, fix="; ".join(fix_parts),
                   evidence={"keys": sorted(bad), "class": cls.name, "module": cls.module, "legacy_translation": legacy_path},
                   key=f"{layer.path}:{','.join(sorted(bad))}")
+
+
+def _writer_load_hint(artifact: Artifact, env: Environment) -> str:
+    """Where tf_keras is installed, a Keras 2 file loads with it; say so with the exact call."""
+    if artifact.keras_major == 2 and env.versions.get("tf_keras") and not env.tf_use_legacy_keras:
+        return ("load it with tf_keras, which reads the Keras 2 config as written: "
+                "os.environ['TF_USE_LEGACY_KERAS'] = '1'; import tf_keras; model = tf_keras.models.load_model(path)")
+    return "load under the Keras that wrote it and re-save"
+
