@@ -65,6 +65,8 @@ def add_check_parser(sub) -> None:
     p.add_argument("--refresh-env", action="store_true", help="re-probe the environment instead of using the cache")
     p.add_argument("-q", "--quiet", action="store_true", help="print findings only")
     p.add_argument("-v", "--verbose", action="store_true", help="print each artifact's facts too")
+    p.add_argument("--color", choices=["auto", "always", "never"], default="auto",
+                   help="colour the terminal summary (auto: only on a terminal with NO_COLOR unset)")
     settings.add_arguments(p)  # --config, --isolated, --baseline
 
 
@@ -74,6 +76,7 @@ def split(values: list[str]) -> list[str]:
 
 def run_check(args: argparse.Namespace) -> int:
     from kcompat.report import text, write
+    from kcompat.report.progress import Progress
     from kcompat.runner import check_paths
 
     from kcompat import gate
@@ -84,7 +87,8 @@ def run_check(args: argparse.Namespace) -> int:
     if not outputs and not args.no_report:
         outputs.append(("json", Path(DEFAULT_JSON)))
     env, env_info = (None, {"skipped": "--no-env"}) if args.no_env else environment(config, args.refresh_env)
-    report = check_paths(gate.artifact_paths(args.paths), config, env=env, env_info=env_info)
+    with Progress() as progress:  # stderr, and only when stderr is a terminal
+        report = check_paths(gate.artifact_paths(args.paths), config, env=env, env_info=env_info, progress=progress)
     baseline = apply_baseline(report, Path(config.baseline), config.fail_on) if config.baseline else None
     if baseline is not None and "baseline" in type(report).model_fields:
         report.baseline = baseline.summary()
@@ -95,7 +99,8 @@ def run_check(args: argparse.Namespace) -> int:
             print(content, end="\n" if content else "")
         else:
             write(fmt, report, path)
-    print(text.render(report, verbose=args.verbose, quiet=args.quiet), file=summary)
+    color = {"always": True, "never": False}.get(args.color, text.use_color(summary))
+    print(text.render(report, verbose=args.verbose, quiet=args.quiet, color=color), file=summary)
     for line in gate.closing_lines(report, baseline, quiet=args.quiet):
         print(line, file=summary)
     return 0 if args.exit_zero else report.exit_code
