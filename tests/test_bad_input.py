@@ -44,7 +44,7 @@ def test_file_truncated_at_several_offsets(tmp_path, healthy_h5):
     found = codes_by_path(report)
     for path in paths[:-1]:
         assert any(c in ("KC102", "KC103", "KC104", "KC112", "KC115") for c in found[path]), (path, found[path])
-    assert found[str(healthy_h5)] == []
+    assert not [c for c in found[str(healthy_h5)] if c.startswith("KC1")]
 
 
 def test_hostile_and_wrong_type_inputs(tmp_path):
