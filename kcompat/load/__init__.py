@@ -247,10 +247,10 @@ def run_matrix(
     by_strategy: dict[str, list[Attempt]] = {}
     outputs: dict[tuple[str, str], list[tuple[str, np.ndarray]]] = {}
 
-    # Process plan: strategies that need no device set-up of their own share one process (their
-    # units run in sequence); mirrored (logical CPUs) and multi-worker (TF_CONFIG) get their own.
+    # Process plan (see runner's docstring): default, one-device-* and mirrored share one process,
+    # their units in sequence; multi-worker (TF_CONFIG, collectives) gets its own pair.
     groups: list[list[str]] = []
-    shared = [s for s in strategies if s in ("default", "one-device-cpu", "one-device-gpu")]
+    shared = [s for s in strategies if s != "multi-worker"]
     if shared:
         groups.append(shared)
     groups += [[s] for s in strategies if s not in shared]
