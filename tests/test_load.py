@@ -232,6 +232,18 @@ class Alloc(keras.layers.Layer):
             blocks.append(b"x" * (64 << 20))
 """
 
+NOSTRAT_MOD = """
+import keras
+import tensorflow as tf
+
+@keras.saving.register_keras_serializable(package="kctest")
+class NoStrategy(keras.layers.Layer):
+    def call(self, x):
+        if tf.distribute.has_strategy():  # code that only works outside a tf.distribute scope
+            raise RuntimeError("NoStrategy refuses to run inside a tf.distribute strategy scope")
+        return x * 1.0
+"""
+
 BUILD = r"""
 import base64, json, marshal, os, sys, zipfile
 out = sys.argv[1]
@@ -240,7 +252,7 @@ import tensorflow as tf
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 import keras
-import hang_layer, alloc_layer
+import hang_layer, alloc_layer, nostrat_layer
 
 def small(seed=0):
     keras.utils.set_random_seed(seed)
@@ -283,7 +295,7 @@ with zipfile.ZipFile(f"{out}/lambda_segv.keras", "w") as z:
     for n, b in members.items():
         z.writestr(n, b)
 
-for name, cls in (("hang", hang_layer.Hang), ("alloc", alloc_layer.Alloc)):
+for name, cls in (("hang", hang_layer.Hang), ("alloc", alloc_layer.Alloc), ("nostrat", nostrat_layer.NoStrategy)):
     inp = keras.Input((4,))
     keras.Model(inp, cls()(inp)).save(f"{out}/{name}.keras")
 print("BUILT")
@@ -297,6 +309,7 @@ def models(tmp_path_factory) -> Path:
     d = tmp_path_factory.mktemp("load-models")
     (d / "hang_layer.py").write_text(textwrap.dedent(HANG_MOD))
     (d / "alloc_layer.py").write_text(textwrap.dedent(ALLOC_MOD))
+    (d / "nostrat_layer.py").write_text(textwrap.dedent(NOSTRAT_MOD))
     (d / "build.py").write_text(BUILD)
     env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "TF_CPP_MIN_LOG_LEVEL": "2", "KERAS_BACKEND": "tensorflow"}
     r = subprocess.run([VENV_PY, str(d / "build.py"), str(d)], capture_output=True, text=True, env=env, timeout=300)
@@ -449,3 +462,16 @@ def test_weights_only_with_config_path(models):
     m2 = run_matrix(str(models / "small.weights.h5"), "hdf5-weights-v3", python=VENV_PY, strategies=["default"])
     assert [(a.loader, a.status) for a in m2.attempts] == [("config+weights", "skipped")]
     assert "config_path" in m2.attempts[0].note
+
+
+@pytest.mark.slow
+def test_failure_only_under_a_strategy_is_kc806(models):
+    m = run_matrix(
+        str(models / "nostrat.keras"), "keras-zip", python=VENV_PY, loaders=["keras-nocompile"],
+        strategies=["default", "one-device-cpu"], custom_objects=[str(models / "nostrat_layer.py")],
+    )
+    d, o = m.get("keras-nocompile", "default"), m.get("keras-nocompile", "one-device-cpu")
+    assert d.status == "ok", _brief(m)
+    assert o.status == "error" and o.code == "KC806", _brief(m)
+    assert "NoStrategy refuses" in (o.message or "") + (o.traceback_tail or "")
+    assert "fails only under one-device-cpu" in o.note

@@ -578,13 +578,14 @@ class Worker:
         queue = list(units)
         while queue:
             st_name, loader = queue.pop(0)
-            self.events.emit("start", unit=[st_name, loader])
             try:
                 strategy, skip = self.get_strategy(st_name)
             except Exception as e:
                 strategy, skip = None, None
                 res = dict(exc_info(e), loader=loader, strategy=st_name, wall_s=0.0)
                 res["notes"] = [f"could not create the {st_name} strategy"]
+            replicas = int(strategy.num_replicas_in_sync) if strategy is not None else None
+            self.events.emit("start", unit=[st_name, loader], num_replicas=replicas)
             if strategy is not None:
                 self.strategy, self.strategy_name = strategy, st_name
                 res = self.attempt(loader)

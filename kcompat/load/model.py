@@ -47,7 +47,7 @@ class Attempt(BaseModel):
     stdout_tail: str | None = None  # last lines the process printed (stdout + stderr)
     wall_s: float = 0.0
     num_replicas: int | None = None
-    worker_replicas: list[int] | None = None  # multi-worker: num_replicas_in_sync as each worker saw it
+    worker_replicas: list[int | None] | None = None  # multi-worker: num_replicas_in_sync as each worker saw it
     outputs: list[OutputSummary] = Field(default_factory=list)
     max_abs_diff: float | None = None
     max_rel_diff: float | None = None

@@ -350,6 +350,7 @@ class Launch:
             elif kind == "start":
                 st["current"] = unit
                 st["since"] = ev["t"]
+                st.setdefault("replicas", {})[unit] = ev.get("num_replicas")
                 if unit not in st["order"]:
                     st["order"].append(unit)
             elif kind == "end":
@@ -401,6 +402,7 @@ class Launch:
                     "status": status,
                     "signal": sig,
                     "stdout_tail": tail(log),
+                    "num_replicas": st.get("replicas", {}).get(unit),
                     "wall_s": max(0.0, self.t_end - st["since"]),
                     "notes": [self._death_note(status, wrc[i], peak)],
                 }
