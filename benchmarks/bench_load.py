@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from kcompat.load import run_matrix  # noqa: E402
+from kcompat.load import run_matrix
 
 BUILD = """
 import sys, keras

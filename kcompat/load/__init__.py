@@ -17,15 +17,29 @@ import tempfile
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 
 from kcompat.load.classify import PROCESS_CODES, classify, is_safe_mode_refusal
-from kcompat.load.model import FORMATS, LOADERS, STRATEGIES, Attempt, LoadMatrix, OutputSummary
-from kcompat.load.runner import Job, RawResult, Slots, default_python, run_job, unshare_net_works
+from kcompat.load.model import (
+    FORMATS,
+    LOADERS,
+    STRATEGIES,
+    Attempt,
+    LoadMatrix,
+    OutputSummary,
+)
+from kcompat.load.runner import (
+    Job,
+    RawResult,
+    Slots,
+    default_python,
+    run_job,
+    unshare_net_works,
+)
 
-__all__ = ["run_matrix", "Attempt", "LoadMatrix", "applicable_loaders", "compare_outputs", "tolerance"]
+__all__ = ["Attempt", "LoadMatrix", "applicable_loaders", "compare_outputs", "run_matrix", "tolerance"]
 
 # Which loaders apply to which format ('keras-nocompile' follows 'keras' automatically on failure).
 APPLICABLE: dict[str, tuple[str, ...]] = {
@@ -41,12 +55,12 @@ APPLICABLE: dict[str, tuple[str, ...]] = {
 DEFAULT_STRATEGIES = ("default", "one-device-cpu", "one-device-gpu", "mirrored", "multi-worker")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _target_has(python: str, module: str) -> bool:
     """Whether ``module`` is importable in the target interpreter (find_spec only: no import)."""
     code = f"import importlib.util,sys; sys.exit(0 if importlib.util.find_spec({module!r}) else 3)"
     try:
-        return subprocess.run([python, "-c", code], capture_output=True, timeout=60).returncode == 0
+        return subprocess.run([python, "-c", code], capture_output=True, timeout=60, check=False).returncode == 0
     except (OSError, subprocess.SubprocessError):
         return False
 

@@ -342,7 +342,7 @@ class Worker:
         if self.strategy_name == "multi-worker":
             # Reproduce the known Keras 3 problem: numpy fit under MWMS.
             try:
-                model.fit(xs, ys, epochs=1, batch_size=int(x[0].shape[0]), verbose=0)
+                model.fit(xs, ys, epochs=1, batch_size=int(x[0].shape[0]), verbose=0, shuffle=False)
                 notes.append("numpy fit under MultiWorkerMirroredStrategy worked")
             except Exception as e:
                 info = exc_info(e)
@@ -352,7 +352,7 @@ class Worker:
         options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.OFF
         ds = tf.data.Dataset.from_tensor_slices((xs, ys)).batch(int(x[0].shape[0])).repeat().with_options(options)
         try:
-            model.fit(ds, epochs=1, steps_per_epoch=1, verbose=0)
+            model.fit(ds, epochs=1, steps_per_epoch=1, verbose=0, shuffle=False)
             result["trained"] = True
             notes.append("one training step ran (tf.data input)")
         except Exception as e:

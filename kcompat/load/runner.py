@@ -53,7 +53,7 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 WORKER = str(Path(__file__).with_name("_worker.py"))
@@ -61,19 +61,19 @@ PAGE = os.sysconf("SC_PAGE_SIZE")
 POLL_S = 0.1
 
 
-@lru_cache(maxsize=None)
+@cache
 def unshare_net_works() -> bool:
     """True when ``unshare -n`` can create a network namespace here (root in a container, usually)."""
     exe = shutil.which("unshare")
     if not exe:
         return False
     try:
-        return subprocess.run([exe, "-n", "true"], capture_output=True, timeout=10).returncode == 0
+        return subprocess.run([exe, "-n", "true"], capture_output=True, timeout=10, check=False).returncode == 0
     except (OSError, subprocess.SubprocessError):
         return False
 
 
-@lru_cache(maxsize=None)
+@cache
 def _cgroup_v2_usable() -> bool:
     """A writable cgroup v2 hierarchy with the memory controller delegated to its root."""
     root = Path("/sys/fs/cgroup")
@@ -389,7 +389,9 @@ class Launch:
             per_worker = []
             for i, st in enumerate(state):
                 if unit in st["ended"]:
-                    per_worker.append(dict(st["ended"][unit]))
+                    d = dict(st["ended"][unit])
+                    d.setdefault("stdout_tail", tail(self._log_for(i, unit), lines=15) or None)
+                    per_worker.append(d)
                     continue
                 # started (on some worker) but never ended: this is where the process died
                 status, sig = self._death(killed, wrc[i])
