@@ -295,6 +295,11 @@ with zipfile.ZipFile(f"{out}/lambda_segv.keras", "w") as z:
     for n, b in members.items():
         z.writestr(n, b)
 
+# a tf_keras (Keras 2 API) .h5 with a Lambda: tf_keras itself does not apply safe_mode to .h5
+import tf_keras
+ti = tf_keras.Input((4,))
+tf_keras.Model(ti, tf_keras.layers.Lambda(lambda t: t * 2.0)(ti)).save(f"{out}/lambda_tfk.h5")
+
 for name, cls in (("hang", hang_layer.Hang), ("alloc", alloc_layer.Alloc), ("nostrat", nostrat_layer.NoStrategy)):
     inp = keras.Input((4,))
     keras.Model(inp, cls()(inp)).save(f"{out}/{name}.keras")
@@ -425,6 +430,15 @@ def test_safe_mode_refusal(models):
     assert a.status == "refused-unsafe" and a.code == "KC701", _brief(m)
     assert "Lambda" in a.message
     assert m.get("keras-nocompile", "default") is None  # compile=False would be refused the same way
+
+    # tf_keras would run an .h5 Lambda's code even with safe_mode on: kcompat refuses it itself
+    h5 = str(models / "lambda_tfk.h5")
+    m2 = run_matrix(h5, "hdf5-model", python=VENV_PY, loaders=["tf_keras"], strategies=["default"])
+    a2 = m2.get("tf_keras", "default")
+    assert a2.status == "refused-unsafe" and a2.code == "KC701", _brief(m2)
+    m3 = run_matrix(h5, "hdf5-model", python=VENV_PY, loaders=["tf_keras"], strategies=["default"], unsafe=True)
+    a3 = m3.get("tf_keras", "default")
+    assert a3.status == "ok" and a3.outputs[0].shape == [2, 4], _brief(m3)
 
 
 @pytest.mark.slow

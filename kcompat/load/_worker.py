@@ -418,6 +418,8 @@ class Worker:
             )
             return model, self.keras_specs(model), (model if loader == "keras" else None)
         if loader == "tf_keras":
+            if not self.unsafe:
+                self.lambda_guard(path, fmt)
             import tf_keras
 
             kw = {} if not self.unsafe else {"safe_mode": False}
@@ -464,6 +466,39 @@ class Worker:
             return self.load_config_weights(result)
         raise ValueError(f"unknown loader {loader!r}")
 
+    def lambda_guard(self, path: str, fmt: str, what: str = "tf_keras") -> None:
+        """Refuse Lambda layers when safe_mode is on but the loader would not enforce it.
+
+        Observed: tf_keras 2.21 ``load_model`` of a Keras 2.15 ``.h5`` holding a Lambda loads it (and
+        so runs its marshalled code) with the default ``safe_mode=True``: tf_keras applies safe_mode
+        to ``.keras`` files only. The same holds for Keras-2 SavedModels (keras_metadata.pb) and for
+        ``model_from_json``. kcompat keeps its promise instead: no Lambda code runs unless unsafe.
+        """
+        blob = b""
+        try:
+            if fmt in ("hdf5-model",):
+                import h5py
+
+                with h5py.File(path, "r") as f:
+                    cfg = f.attrs.get("model_config", b"")
+                blob = cfg.encode() if isinstance(cfg, str) else bytes(cfg)
+            elif fmt == "saved-model":
+                meta = os.path.join(path, "keras_metadata.pb")
+                if os.path.exists(meta):
+                    with open(meta, "rb") as f:
+                        blob = f.read()
+            elif fmt == "json-config" or path.endswith(".json"):
+                with open(path, "rb") as f:
+                    blob = f.read()
+        except Exception:  # noqa: BLE001 - unreadable here: the loader itself will say why
+            return
+        if b'"class_name": "Lambda"' in blob or b'"class_name":"Lambda"' in blob:
+            raise ValueError(
+                "Requested the deserialization of a Lambda layer, whose Python code would run while "
+                f"loading. {what} does not apply safe_mode to this format, so kcompat refuses it with "
+                "safe_mode on; pass unsafe=True (safe_mode=False) only for a trusted file."
+            )
+
     def load_config_weights(self, result: dict):
         path, fmt = self.spec["path"], self.fmt
         cfg = self.spec.get("config_path")
@@ -492,6 +527,8 @@ class Worker:
         else:
             import keras as K
         if is_json:
+            if not self.unsafe:
+                self.lambda_guard(cfg, "json-config", "model_from_json")
             K.utils.set_random_seed(0)
             model = K.models.model_from_json(open(cfg).read())
             result.setdefault("notes", []).append("architecture from JSON config")
