@@ -176,8 +176,12 @@ def _to_attempt(raw: RawResult, strategy: str, fmt: str) -> Attempt:
         if c == "KC809" and code is None:
             code = "KC809"
     if d.get("train_error") and code is None:
+        # The training step uses synthetic targets (the model's own outputs), so an unexplained
+        # failure may be ours (e.g. a sparse loss): only a specific, known cause earns a code.
         e = d["train_error"]
-        code = classify(e.get("full_message"), exception_type=e.get("exception_type"), traceback=e.get("traceback_tail"))
+        c = classify(e.get("full_message"), exception_type=e.get("exception_type"), traceback=e.get("traceback_tail"))
+        if c != "KC801":
+            code = c
     worker_replicas = None
     if len(raw.worker_results) > 1:
         worker_replicas = [w.get("num_replicas") for w in raw.worker_results]
