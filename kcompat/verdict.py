@@ -57,6 +57,8 @@ def predict(artifact: Artifact, findings: list[Finding], tf_keras_findings: list
         pool = tf_keras_findings if loader == "tf_keras" else findings
         if pool is None:
             continue
-        codes = sorted({f.code for f in pool if loader in breaks(f, catalog)})
+        # In the tf_keras view, what breaks "the Keras loader" breaks tf_keras.
+        wanted = {loader, "keras"} if loader == "tf_keras" else {loader}
+        codes = sorted({f.code for f in pool if wanted & set(breaks(f, catalog))})
         out.append(Prediction(loader=loader, ok=not codes, codes=codes))
     return out
