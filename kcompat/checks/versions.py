@@ -191,3 +191,47 @@ def lambda_python_version(artifact: Artifact, env: Environment) -> Iterator[Hit]
                               "pass it in: keras.layers.Lambda(my_fn) rebuilt, then model.load_weights(path); or "
                               "replace the Lambda with a registered custom layer",
                           evidence={"writer_python": versions, "target_python": target}, key=layer.path)
+
+
+
+def _late_nested_nodes(config: Any, path: str) -> Iterator[tuple[str, str, int]]:
+    """(where, nested model, node index) for legacy list-style references to a nested model's node >= 1."""
+    inner = config.get("config") if isinstance(config, dict) else None
+    if not isinstance(inner, dict) or not isinstance(inner.get("layers"), list):
+        return
+    layers = [layer for layer in inner["layers"] if isinstance(layer, dict)]
+    nested = {str(layer.get("name") or (layer.get("config") or {}).get("name")) for layer in layers
+              if layer.get("class_name") in R.MODEL_CLASSES}
+    refs = [(f"{path}{layer.get('name')}", ref) for layer in layers for node in layer.get("inbound_nodes") or []
+            if isinstance(node, list) for ref in node]
+    refs += [(f"{path}output_layers", ref) for ref in inner.get("output_layers") or []]
+    for where, ref in refs:
+        if isinstance(ref, list) and len(ref) >= 2 and ref[0] in nested and isinstance(ref[1], int) and ref[1] >= 1:
+            yield where, ref[0], ref[1]
+    for layer in layers:
+        if layer.get("class_name") in R.MODEL_CLASSES:
+            yield from _late_nested_nodes(layer, f"{path}{layer.get('name')}/")
+
+
+KERAS_READ_FORMATS = {Format.hdf5_model, Format.keras_zip, Format.keras_dir, Format.json_config}
+
+
+def legacy_nested_node_index(artifact: Artifact, env: Environment) -> Iterator[Hit]:
+    # Keras 3 numbers the nodes it writes itself; only Keras 2 configs read by Keras 3 are off by one.
+    if env.keras_major != 3 or artifact.keras_major == 3 or artifact.format not in KERAS_READ_FORMATS or not artifact.config:
+        return
+    late = list(_late_nested_nodes(artifact.config, ""))
+    if not late:
+        return
+    names = sorted({name for _, name, _ in late})
+    yield Hit(
+        f"the Keras 2 config calls nested model(s) {', '.join(names)} through node index "
+        f"{max(i for _, _, i in late)}: Keras 2 counts a nested model's own construction as node 0, Keras "
+        f"{env.versions.get('keras')} does not, so its legacy loader fails with 'Invalid Functional model "
+        "configuration. The graph of the Functional model either has loops or disconnected nodes'",
+        location=late[0][0],
+        fix="Load it with tf_keras (os.environ['TF_USE_LEGACY_KERAS'] = '1'; import tf_keras; "
+            "tf_keras.models.load_model(path)) and rebuild in Keras 3 with the weights, or lower each nested-model "
+            "node index by one in the model_config attribute",
+        evidence={"references": [{"at": w, "model": n, "node_index": i} for w, n, i in late]},
+    )
