@@ -243,6 +243,8 @@ def run_matrix(
     if not (os.path.exists(path) or (fmt == "tf-checkpoint" and os.path.exists(f"{path}.index"))):
         raise FileNotFoundError(path)
     python = python or default_python()
+    if not (os.path.exists(python) or shutil.which(python)):
+        raise FileNotFoundError(f"target interpreter not found: {python}")
     strategies = list(strategies) if strategies is not None else list(DEFAULT_STRATEGIES)
     for s in strategies:
         if s not in STRATEGIES:
