@@ -1,6 +1,6 @@
 """Guarded-load worker: runs INSIDE the target interpreter, launched by file path.
 
-This file must stay self-contained (stdlib + numpy + tensorflow/keras/tf_keras only): the target
+This file must stay self-contained (stdlib + numpy + tensorflow/keras/tf_keras, and the h5py Keras needs): the target
 virtualenv may not have kcompat installed. It is the only place in kcompat that imports TF/Keras.
 
 Usage (by the parent runner, never by users):
