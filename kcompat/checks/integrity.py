@@ -1,4 +1,4 @@
-"""KC1xx: format and integrity. These read only the Artifact; no environment needed."""
+"""KC1xx: format and integrity. All but extension_mismatch read only the Artifact."""
 
 from __future__ import annotations
 
@@ -154,3 +154,23 @@ def architecture_only(artifact: Artifact, env) -> Iterator[Hit]:
     if artifact.format is Format.json_config:
         yield Hit(f"model config JSON ({len(artifact.layers)} layers) with no weights",
                   fix="model = keras.models.model_from_json(open(path).read()); then model.load_weights(weights_path)")
+
+
+KERAS3_SUFFIXES = {Format.hdf5_model: (".h5", ".hdf5"), Format.keras_zip: (".keras",)}
+
+
+def extension_mismatch(artifact: Artifact, env) -> Iterator[Hit]:
+    """Keras 3 load_model picks its reader by file name, not content (keras/src/saving/saving_api.py)."""
+    wanted = KERAS3_SUFFIXES.get(artifact.format)
+    suffix = Path(artifact.path).suffix.lower()
+    if env.keras_major != 3 or not wanted or suffix in wanted:
+        return
+    kind = "an HDF5 model" if artifact.format is Format.hdf5_model else "a .keras zip"
+    says = ("'File not found: ... Please ensure the file is an accessible `.keras` zip file'" if suffix == ".keras"
+            else "'File format not supported'" if suffix not in (".h5", ".hdf5")
+            else "an h5py error: the zip is opened as HDF5")
+    target = Path(artifact.path).with_suffix(wanted[0]).name
+    yield Hit(f"{Path(artifact.path).name} is {kind} but named '{suffix or '(no suffix)'}'; Keras "
+              f"{env.versions.get('keras')} chooses its reader by the name and fails with {says}",
+              fix=f"cp {Path(artifact.path).name!r} {target!r} and load {target!r}",
+              evidence={"suffix": suffix, "expected": list(wanted)})
