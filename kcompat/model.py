@@ -114,6 +114,7 @@ class SavedModelFacts(BaseModel):
     slot_variable_count: int = 0
     variable_count: int = 0
     has_keras_metadata: bool = False
+    bare_keras_objects: int = 0  # Keras 2 user objects (_tf_keras_*) with no inline metadata
     keras_metadata_identifiers: list[str] = Field(default_factory=list)
     fingerprint: dict[str, Any] | None = None
     has_variables_dir: bool = False

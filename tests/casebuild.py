@@ -136,12 +136,20 @@ def write_saved_model(path: Path, spec: dict[str, Any]) -> None:
                 info.tensor_shape.dim.add(size=size)
     for _ in range(spec.get("variables", 1)):
         mg.object_graph_def.nodes.add().variable.dtype = 1
+    for identifier in spec.get("user_objects", []):
+        mg.object_graph_def.nodes.add().user_object.identifier = identifier
     if spec.get("slot_variables"):  # a legacy Keras optimizer's slots, on the first variable node
         holder = mg.object_graph_def.nodes.add()
         holder.user_object.identifier = "optimizer"
         for i in range(spec["slot_variables"]):
             holder.slot_variables.add(original_variable_node_id=1)
     (path / "saved_model.pb").write_bytes(sm.SerializeToString())
+    if spec.get("keras_metadata"):
+        meta = protos.SavedMetadata()
+        node = meta.nodes.add(node_id=0, node_path="root", identifier="_tf_keras_sequential")
+        node.metadata = json.dumps({"class_name": "Sequential", "keras_version": "2.15.0", "backend": "tensorflow",
+                                    "config": {"name": "s", "layers": []}})
+        (path / "keras_metadata.pb").write_bytes(meta.SerializeToString())
     if spec.get("variables_dir", True):
         (path / "variables").mkdir()
         tensors = {f"var{i}/.ATTRIBUTES/VARIABLE_VALUE": ("float32", [4]) for i in range(spec.get("variables", 1))}

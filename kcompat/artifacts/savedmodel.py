@@ -87,6 +87,8 @@ def read_saved_model(artifact: Artifact, path: Path) -> None:
             facts.variable_count += node.HasField("variable")
             if node.HasField("user_object") and node.user_object.identifier:
                 facts.object_identifiers.append(node.user_object.identifier)
+                if node.user_object.identifier.startswith("_tf_keras") and not node.user_object.metadata:
+                    facts.bare_keras_objects += 1
     facts.ops = sorted(ops)
     facts.op_attrs = {op: sorted(keys) for op, keys in sorted(op_attrs.items())}
     facts.object_identifiers = sorted(set(facts.object_identifiers))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+from kcompat.checks import _resolve as R
 from kcompat.checks.base import Hit
 from kcompat.model import Artifact, Format
 
@@ -163,14 +164,14 @@ def extension_mismatch(artifact: Artifact, env) -> Iterator[Hit]:
     """Keras 3 load_model picks its reader by file name, not content (keras/src/saving/saving_api.py)."""
     wanted = KERAS3_SUFFIXES.get(artifact.format)
     suffix = Path(artifact.path).suffix.lower()
-    if env.keras_major != 3 or not wanted or suffix in wanted:
+    if R.keras_major(env) != 3 or not wanted or suffix in wanted:
         return
     kind = "an HDF5 model" if artifact.format is Format.hdf5_model else "a .keras zip"
     says = ("'File not found: ... Please ensure the file is an accessible `.keras` zip file'" if suffix == ".keras"
             else "'File format not supported'" if suffix not in (".h5", ".hdf5")
             else "an h5py error: the zip is opened as HDF5")
     target = Path(artifact.path).with_suffix(wanted[0]).name
-    yield Hit(f"{Path(artifact.path).name} is {kind} but named '{suffix or '(no suffix)'}'; Keras "
-              f"{env.versions.get('keras')} chooses its reader by the name and fails with {says}",
+    yield Hit(f"{Path(artifact.path).name} is {kind} but named '{suffix or '(no suffix)'}'; "
+              f"{R.keras_label(env)} chooses its reader by the name and fails with {says}",
               fix=f"cp {Path(artifact.path).name!r} {target!r} and load {target!r}",
               evidence={"suffix": suffix, "expected": list(wanted)})

@@ -218,7 +218,7 @@ KERAS_READ_FORMATS = {Format.hdf5_model, Format.keras_zip, Format.keras_dir, For
 
 def legacy_nested_node_index(artifact: Artifact, env: Environment) -> Iterator[Hit]:
     # Keras 3 numbers the nodes it writes itself; only Keras 2 configs read by Keras 3 are off by one.
-    if env.keras_major != 3 or artifact.keras_major == 3 or artifact.format not in KERAS_READ_FORMATS or not artifact.config:
+    if R.keras_major(env) != 3 or artifact.keras_major == 3 or artifact.format not in KERAS_READ_FORMATS or not artifact.config:
         return
     late = list(_late_nested_nodes(artifact.config, ""))
     if not late:
@@ -226,12 +226,28 @@ def legacy_nested_node_index(artifact: Artifact, env: Environment) -> Iterator[H
     names = sorted({name for _, name, _ in late})
     yield Hit(
         f"the Keras 2 config calls nested model(s) {', '.join(names)} through node index "
-        f"{max(i for _, _, i in late)}: Keras 2 counts a nested model's own construction as node 0, Keras "
-        f"{env.versions.get('keras')} does not, so its legacy loader fails with 'Invalid Functional model "
+        f"{max(i for _, _, i in late)}: Keras 2 counts a nested model's own construction as node 0, "
+        f"{R.keras_label(env)} does not, so its legacy loader fails with 'Invalid Functional model "
         "configuration. The graph of the Functional model either has loops or disconnected nodes'",
         location=late[0][0],
         fix="Load it with tf_keras (os.environ['TF_USE_LEGACY_KERAS'] = '1'; import tf_keras; "
             "tf_keras.models.load_model(path)) and rebuild in Keras 3 with the weights, or lower each nested-model "
             "node index by one in the model_config attribute",
         evidence={"references": [{"at": w, "model": n, "node_index": i} for w, n, i in late]},
+    )
+
+
+def savedmodel_no_keras_metadata(artifact: Artifact, env: Environment) -> Iterator[Hit]:
+    sm = artifact.saved_model
+    # tf_keras reads Keras objects' configs from keras_metadata.pb, or from older SavedModels' inline
+    # metadata; objects that have neither make it raise (tf_keras/src/saving/legacy/saved_model/load.py).
+    if (artifact.format is not Format.saved_model or sm is None or sm.has_keras_metadata
+            or not sm.bare_keras_objects or R.keras_major(env) != 2):
+        return
+    yield Hit(
+        f"SavedModel with {sm.bare_keras_objects} Keras object(s) but no keras_metadata.pb (a Keras model saved "
+        f"with tf.saved_model.save): {R.keras_label(env)} load_model cannot rebuild them and fails "
+        "with 'Unable to create a TF-Keras model from SavedModel ... lacks the TF-Keras metadata file'",
+        location="keras_metadata.pb",
+        fix="loaded = tf.saved_model.load(path); outputs = loaded.signatures['serving_default'](**inputs)",
     )

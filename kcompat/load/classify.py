@@ -51,6 +51,11 @@ TABLE: tuple[Row, ...] = (
     Row(_r(r"^'?serving_default'?$|KeyError: '?serving_default|endpoint 'serving_default' is neither"), "KC601"),
     Row(_r(r"only supports the NHWC"), "KC503"),
     Row(_r(r"has type b?float16 that does not match|expected to be a (half|bfloat16) tensor but is a float tensor"), "KC504"),
+    # Keras 3.15 reading a Keras 2 mixed_float16 .h5 (fixtures tf2.15/mixed_float16.h5), and Keras 3.3.
+    Row(_r(r"'str' object has no attribute '(quantization_mode|convert_input)'"), "KC504"),
+    Row(_r(r"File not found: filepath=.*accessible `?\.keras`? zip"), "KC119"),
+    Row(_r(r"lacks the TF-Keras metadata file"), "KC208"),
+    Row(_r(r"Invalid Functional model configuration"), "KC207"),
 )
 
 FALLBACK = "KC801"
