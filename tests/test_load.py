@@ -159,6 +159,20 @@ OBSERVED = [
     ("Input 'y' of 'AddV2' Op has type float16 that does not match type float32 of argument 'x'.", None, "saved-model", "KC504"),
     ("SystemError: unknown opcode", None, "hdf5-model", "KC206"),
     ("something nobody has seen before", None, "keras-zip", "KC801"),
+    # From fixtures/manifest.json, recorded by real loads in the reference environment (observe.py):
+    # keras_compile of tf2.12/mixed_float16.h5
+    ("'str' object has no attribute 'quantization_mode'", "AttributeError", "hdf5-model", "KC504"),
+    # keras_compile of tf2.12/seq_compiled.keras (HDF5 content under a .keras name)
+    ("File not found: filepath=<fixtures>/tf2.12/seq_compiled.keras. Please ensure the file is an accessible "
+     "`.keras` zip file.", "ValueError", "hdf5-model", "KC119"),
+    # tf_keras of tf2.15/subclassed_uncalled_savedmodel
+    ("Unable to create a TF-Keras model from SavedModel at <fixtures>/tf2.15/subclassed_uncalled_savedmodel. This "
+     "SavedModel was exported with `tf.saved_model.save`, and lacks the TF-Keras metadata file.", "ValueError",
+     "saved-model", "KC208"),
+    # keras_compile of tf2.12/nested.h5
+    ("Invalid Functional model configuration. The graph of the Functional model either has loops or disconnected "
+     "nodes. The following nodes failed to be resolved: {<Functional name=inner_fn, built=True>: [[", "ValueError",
+     "hdf5-model", "KC207"),
 ]
 
 
