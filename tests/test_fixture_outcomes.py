@@ -84,6 +84,20 @@ def test_synthetic_and_derived_marked(manifest):
             assert e.synthetic, e.id
 
 
+def test_crash_in_one_load_does_not_hide_the_others():
+    jobs = [("a", "x", "_noop_for_test"), ("b", "x", "_crash_for_test"), ("c", "x", "_noop_for_test")]
+    out = observe_mod.run_jobs(sys.executable, jobs)
+    assert out[("a", "_noop_for_test")]["ok"] is True
+    assert out[("b", "_crash_for_test")] == {"ok": False, "exception": "ProcessCrash",
+                                             "message": "worker exited with rc=70"}
+    assert out[("c", "_noop_for_test")]["ok"] is True
+
+
+def test_message_normalisation():
+    msg = f"No file at {FIXTURES}/tf2.15/x.h5 <obj at 0x7fabc> in binary running on host-1.\nsecond line"
+    assert observe_mod.normalise_message(msg) == "No file at <fixtures>/tf2.15/x.h5 <obj at 0x…> in binary running on <host>."
+
+
 def test_corpus_size_budget():
     total = sum(p.stat().st_size for p in FIXTURES.rglob("*") if p.is_file())
     assert total < 15 * 1024 * 1024
