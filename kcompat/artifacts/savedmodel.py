@@ -98,16 +98,23 @@ def read_saved_model(artifact: Artifact, path: Path) -> None:
     read_variables(artifact, path)
 
 
-def read_keras_metadata(artifact: Artifact, file: Path) -> None:
+def parse_member(artifact: Artifact, file: Path, message):
+    """A side proto of the SavedModel, or None (absent, or damaged: then a problem is recorded)."""
     if not file.is_file():
-        return
-    facts = artifact.saved_model
-    facts.has_keras_metadata = True
-    message = protos.SavedMetadata()
+        return None
     try:
         message.ParseFromString(file.read_bytes())
     except DecodeError as exc:
-        artifact.problems.append(Problem(kind="savedmodel-corrupt", member="keras_metadata.pb", detail=str(exc)))
+        artifact.problems.append(Problem(kind="savedmodel-corrupt", member=file.name, detail=str(exc)))
+        return None
+    return message
+
+
+def read_keras_metadata(artifact: Artifact, file: Path) -> None:
+    facts = artifact.saved_model
+    facts.has_keras_metadata = file.is_file()
+    message = parse_member(artifact, file, protos.SavedMetadata())
+    if message is None:
         return
     facts.keras_metadata_identifiers = sorted({n.identifier for n in message.nodes if n.identifier})
     for node in message.nodes:
@@ -129,13 +136,8 @@ def read_keras_metadata(artifact: Artifact, file: Path) -> None:
 
 
 def read_fingerprint(artifact: Artifact, file: Path) -> None:
-    if not file.is_file():
-        return
-    message = protos.FingerprintDef()
-    try:
-        message.ParseFromString(file.read_bytes())
-    except DecodeError as exc:
-        artifact.problems.append(Problem(kind="savedmodel-corrupt", member="fingerprint.pb", detail=str(exc)))
+    message = parse_member(artifact, file, protos.FingerprintDef())
+    if message is None:
         return
     artifact.saved_model.fingerprint = {
         "saved_model_checksum": message.saved_model_checksum,

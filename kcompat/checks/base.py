@@ -3,6 +3,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from kcompat.model import Artifact, Format, SavedModelFacts
+
 
 @dataclass
 class Hit:
@@ -14,3 +16,12 @@ class Hit:
     evidence: dict[str, Any] = field(default_factory=dict)
     key: str | None = None  # stable identity for baselines; defaults to the location
     severity: str | None = None  # overrides the rule's default where one rule spans "loses something" to "fails"
+
+
+def saved_model_facts(artifact: Artifact) -> SavedModelFacts | None:
+    """The SavedModel facts when there are whole ones to judge; a corrupt proto is KC110's alone."""
+    if artifact.format is not Format.saved_model or artifact.saved_model is None:
+        return None
+    if artifact.problem("savedmodel-corrupt"):
+        return None
+    return artifact.saved_model

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from kcompat.checks.base import Hit
+from kcompat.checks.base import Hit, saved_model_facts
 from kcompat.checks.op_packages import IMPORT_NAMES, package_for
-from kcompat.model import Artifact, Format
+from kcompat.model import Artifact
 
 # Names a node's `op` can take that are library functions, not registered ops.
 FUNCTION_PREFIXES = ("__inference_", "__forward_", "__backward_", "__inference")
@@ -54,13 +54,6 @@ FILESYSTEM_OPS = {
 }
 
 
-def _facts(artifact: Artifact):
-    if artifact.format is not Format.saved_model or artifact.saved_model is None:
-        return None
-    if artifact.problem("savedmodel-corrupt"):
-        return None
-    return artifact.saved_model
-
 
 def _is_op(name: str) -> bool:
     return bool(name) and not name.startswith(FUNCTION_PREFIXES)
@@ -72,7 +65,7 @@ def _tf_pin(env) -> str:
 
 
 def op_unregistered(artifact: Artifact, env) -> Iterator[Hit]:
-    facts = _facts(artifact)
+    facts = saved_model_facts(artifact)
     if facts is None or not env.ops:
         return
     tf_version = env.versions.get("tensorflow") or "this TensorFlow"
@@ -98,7 +91,7 @@ def op_unregistered(artifact: Artifact, env) -> Iterator[Hit]:
 
 
 def op_attr_unknown(artifact: Artifact, env) -> Iterator[Hit]:
-    facts = _facts(artifact)
+    facts = saved_model_facts(artifact)
     if facts is None or not env.ops:
         return
     for op, attrs in sorted(facts.op_attrs.items()):
@@ -119,7 +112,7 @@ def op_attr_unknown(artifact: Artifact, env) -> Iterator[Hit]:
 
 
 def filesystem_op(artifact: Artifact, env) -> Iterator[Hit]:
-    facts = _facts(artifact)
+    facts = saved_model_facts(artifact)
     if facts is None:
         return
     for op in facts.ops:

@@ -4,18 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from kcompat.checks.base import Hit
-from kcompat.model import Artifact, Format, Signature
+from kcompat.checks.base import Hit, saved_model_facts
+from kcompat.model import Artifact, Signature
 
 INIT_OP = "__saved_model_init_op"
 
-
-def _saved_model(artifact: Artifact):
-    if artifact.format is not Format.saved_model or artifact.saved_model is None:
-        return None
-    if artifact.problem("savedmodel-corrupt"):
-        return None
-    return artifact.saved_model
 
 
 def _callable(facts) -> list[Signature]:
@@ -30,7 +23,7 @@ def _spec(tensors) -> str:
 
 
 def no_serving_signature(artifact: Artifact, env) -> Iterator[Hit]:
-    facts = _saved_model(artifact)
+    facts = saved_model_facts(artifact)
     if facts is None or any(s.key == "serving_default" for s in facts.signatures):
         return
     others = [s.key for s in _callable(facts)]
@@ -53,7 +46,7 @@ def no_serving_signature(artifact: Artifact, env) -> Iterator[Hit]:
 
 
 def signature_facts(artifact: Artifact, env) -> Iterator[Hit]:
-    facts = _saved_model(artifact)
+    facts = saved_model_facts(artifact)
     if facts is None:
         return
     sigs = _callable(facts)
@@ -70,7 +63,7 @@ def signature_facts(artifact: Artifact, env) -> Iterator[Hit]:
 
 
 def tfsmlayer_multi_input(artifact: Artifact, env) -> Iterator[Hit]:
-    facts = _saved_model(artifact)
+    facts = saved_model_facts(artifact)
     if facts is None:
         return
     keys = {s.key for s in facts.signatures}
@@ -95,7 +88,7 @@ def tfsmlayer_multi_input(artifact: Artifact, env) -> Iterator[Hit]:
 
 
 def optimizer_slots_savedmodel(artifact: Artifact, env) -> Iterator[Hit]:
-    facts = _saved_model(artifact)
+    facts = saved_model_facts(artifact)
     if facts is None or not facts.slot_variable_count:
         return
     yield Hit(
