@@ -7,11 +7,8 @@ import re
 import traceback
 from pathlib import Path
 
-import h5py
-
 from kcompat.artifacts.checkpoint import read_checkpoint
 from kcompat.artifacts.detect import detect, discover
-from kcompat.artifacts.hdf5 import read_hdf5
 from kcompat.artifacts.kerasfile import load_json, read_keras_dir, read_keras_zip
 from kcompat.artifacts.keras_config import apply_model_config
 from kcompat.artifacts.savedmodel import read_saved_model
@@ -37,6 +34,10 @@ def read_json_config(artifact: Artifact, path: Path) -> None:
 
 
 def read_hdf5_file(artifact: Artifact, path: Path) -> None:
+    import h5py  # numpy and h5py cost ~170 ms to import; only HDF5 artifacts pay it
+
+    from kcompat.artifacts.hdf5 import read_hdf5
+
     try:
         with h5py.File(path, "r") as handle:
             read_hdf5(artifact, handle)

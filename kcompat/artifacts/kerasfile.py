@@ -8,9 +8,6 @@ import zipfile
 from pathlib import Path
 from typing import IO
 
-import h5py
-
-from kcompat.artifacts.hdf5 import inventory
 from kcompat.artifacts.keras_config import apply_model_config
 from kcompat.model import Artifact, Problem
 
@@ -48,6 +45,10 @@ def apply_members(artifact: Artifact, config: dict | None, metadata: dict | None
 
 
 def read_weights(artifact: Artifact, fileobj: IO[bytes] | Path) -> None:
+    import h5py
+
+    from kcompat.artifacts.hdf5 import inventory
+
     try:
         with h5py.File(fileobj, "r") as handle:
             artifact.weights = [w for w in inventory(handle, artifact) if not w.name.startswith("optimizer/")]
