@@ -112,9 +112,9 @@ def _have_loaders() -> bool:
 def test_observed_outcomes_still_hold(manifest):
     entries = [e.model_dump() for e in manifest.entries if e.observed]
     jobs = int(os.environ.get("KCOMPAT_FIXTURE_JOBS", "2"))
-    per_process = int(os.environ.get("KCOMPAT_FIXTURES_PER_PROCESS", "8"))
-    # N fixtures share one subprocess (one TF import); a crashing load is recorded as
-    # ProcessCrash and the loads after it re-run in a fresh process (observe.run_jobs).
+    per_process = int(os.environ.get("KCOMPAT_FIXTURES_PER_PROCESS", "16"))
+    # One subprocess (one TF import) runs one loader over N fixtures; a crashing load is
+    # recorded as ProcessCrash and the loads after it re-run in a fresh process.
     got_all = observe_mod.observe_many(entries, sys.executable, per_process=per_process, jobs=jobs)
 
     diffs = []
