@@ -208,6 +208,7 @@ def _to_attempt(raw: RawResult, strategy: str, fmt: str) -> Attempt:
         num_replicas=d.get("num_replicas"),
         worker_replicas=worker_replicas,
         outputs=outputs,
+        loaded=bool(d.get("loaded")) or status == "ok",
         trained=trained,
         code=code,
         note="; ".join(n for n in notes if n) or None,

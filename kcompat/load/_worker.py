@@ -232,7 +232,9 @@ class Worker:
 
     # ---- paths -------------------------------------------------------------------------
     def prepared(self, path: str, fmt: str) -> str:
-        """Keras picks its loader by file extension; give the artifact the one its bytes call for."""
+        """Keras picks its weights reader by file extension; give a weights file the one its bytes call for.
+
+        Model loads get the path as the user has it: a wrong extension is a real failure (KC119)."""
         want = {
             "keras-zip": ".keras",
             "hdf5-model": ".h5",
@@ -413,9 +415,8 @@ class Worker:
         if loader in ("keras", "keras-nocompile"):
             import keras
 
-            model = keras.saving.load_model(
-                self.prepared(path, fmt), compile=(loader == "keras"), safe_mode=not self.unsafe
-            )
+            model = keras.saving.load_model(path, compile=(loader == "keras"), safe_mode=not self.unsafe)
+            result["loaded"] = True  # what fails after this is running the model, not loading it
             return model, self.keras_specs(model), (model if loader == "keras" else None)
         if loader == "tf_keras":
             if not self.unsafe:
@@ -423,10 +424,12 @@ class Worker:
             import tf_keras
 
             kw = {} if not self.unsafe else {"safe_mode": False}
-            model = tf_keras.models.load_model(self.prepared(path, fmt), **kw)
+            model = tf_keras.models.load_model(path, **kw)
+            result["loaded"] = True
             return model, self.keras_specs(model), model
         if loader == "tf_saved_model":
             obj = self.tf.saved_model.load(path)
+            result["loaded"] = True
             sigs = dict(obj.signatures)
             names = sorted(sigs)
             result["signatures"] = names
@@ -458,6 +461,7 @@ class Worker:
             import keras
 
             layer = keras.layers.TFSMLayer(path, call_endpoint="serving_default")
+            result["loaded"] = True
             specs = self.sig_specs(layer.call_endpoint_fn)
             if len(specs) == 1:
                 return (lambda x: layer(x)), specs, None
@@ -566,6 +570,7 @@ class Worker:
             result["num_replicas"] = int(self.strategy.num_replicas_in_sync)
             with self.strategy.scope():
                 call, specs, trainable = self.load(loader, result)
+                result["loaded"] = True
                 x = self.make_inputs(specs)
                 out, spread = self.call_replicated(call, x)
                 items = self.flatten_outputs(out)

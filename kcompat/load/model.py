@@ -52,6 +52,7 @@ class Attempt(BaseModel):
     max_abs_diff: float | None = None
     max_rel_diff: float | None = None
     agrees: bool | None = None
+    loaded: bool = False  # the loader returned; a failure after this is in inference or training
     trained: bool | None = None  # True when one training step ran, False when it was tried and failed
     code: str | None = None  # rule code (KCxxx) the failure was classified as
     note: str | None = None
