@@ -66,11 +66,11 @@ def disagreements(artifact: Artifact, matrix: Any, predictions: list[Prediction]
         attempt = real.get(STATIC_LOADER.get(prediction.loader, ""))
         if attempt is None or attempt.status == "refused-unsafe":
             continue
-        loaded = attempt.status == "ok"
+        loaded = attempt.loaded  # the static verdict is about loading; running it is judged separately
         if loaded == prediction.ok:
             continue
         said = "loads" if prediction.ok else f"fails ({', '.join(prediction.codes)})"
-        got = "ok" if loaded else describe(attempt)
+        got = "loaded" if loaded else describe(attempt)
         out.append(Finding(
             code=rule.code, name=rule.name, severity=severity_for(rule, config),
             message=f"{prediction.loader}: static verdict '{said}', real load '{got}'",
