@@ -11,7 +11,7 @@ from typing import Any
 from kcompat.catalog import load_catalog
 from kcompat.config import RunConfig
 from kcompat.engine import fingerprint, severity_for
-from kcompat.model import Artifact, Finding
+from kcompat.model import Artifact, Finding, Severity
 from kcompat.verdict import Prediction
 
 STATIC_LOADER = {"keras": "keras", "keras-nocompile": "keras-nocompile", "tf_keras": "tf_keras",
@@ -31,25 +31,42 @@ def describe(attempt: Any) -> str:
     return f"{head}{attempt.message or attempt.status}"
 
 
-def load_findings(artifact: Artifact, matrix: Any, static: list[Finding], config: RunConfig) -> list[Finding]:
-    """One finding per code; a code the static rules already reported is marked confirmed instead."""
+def alternative_loaders(env: Any) -> set[str]:
+    """Loaders other than the target's own Keras: their failures matter less when that one works."""
+    if env is not None and env.tf_use_legacy_keras and env.versions.get("tf_keras"):
+        return {"keras", "keras-nocompile"}
+    return {"tf_keras"}
+
+
+def load_findings(artifact: Artifact, matrix: Any, static: list[Finding], config: RunConfig,
+                  alternative: set[str] = frozenset()) -> list[Finding]:
+    """One finding per code; a code the static rules already reported is marked confirmed instead.
+
+    A failure seen only with an alternative loader (tf_keras under a Keras 3 target) is a warning."""
     catalog = load_catalog()
     grouped: dict[str, list[Any]] = defaultdict(list)
     for attempt in matrix.attempts:
         if attempt.code and attempt.status not in ("skipped",):
             grouped[attempt.code].append(attempt)
-    static_codes = {f.code: f for f in static}
+    static_codes = {f.code for f in static}
     out: list[Finding] = []
     for code, attempts in sorted(grouped.items()):
         where = ", ".join(f"{a.loader}/{a.strategy}" for a in attempts)
         if code in static_codes:
-            static_codes[code].evidence["confirmed_by_load"] = where
+            for finding in static:
+                if finding.code == code:
+                    finding.evidence["confirmed_by_load"] = where
             continue
         rule = catalog.get(code) or catalog["KC801"]
         first = attempts[0]
+        severity = severity_for(rule, config)
+        only_alternative = all(a.loader in alternative for a in attempts)
+        if only_alternative and severity is Severity.error and not config.severity.get(rule.code):
+            severity = Severity.warning
+        note = " (only with an alternative loader; the target's own loader is judged separately)" if only_alternative else ""
         out.append(Finding(
-            code=rule.code, name=rule.name, severity=severity_for(rule, config),
-            message=f"{first.loader}/{first.strategy}: {describe(first)}", path=artifact.path, location=where,
+            code=rule.code, name=rule.name, severity=severity,
+            message=f"{first.loader}/{first.strategy}: {describe(first)}{note}", path=artifact.path, location=where,
             fix=rule.fix or None, fingerprint=fingerprint(rule.code, "load"),
             evidence={"attempts": len(attempts), "traceback_tail": first.traceback_tail,
                       "stdout_tail": first.stdout_tail, "signal": first.signal},

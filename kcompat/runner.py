@@ -32,9 +32,9 @@ def expand(path: Path) -> list[Path | Artifact]:
     return [path]
 
 
-def guarded_load(entry: ArtifactReport, predictions, config: RunConfig) -> None:
+def guarded_load(entry: ArtifactReport, predictions, config: RunConfig, env: Any = None) -> None:
     from kcompat.load import run_matrix
-    from kcompat.loadcheck import disagreements, load_findings
+    from kcompat.loadcheck import alternative_loaders, disagreements, load_findings
 
     artifact = entry.artifact
     matrix = run_matrix(artifact.path, artifact.format.value, python=config.python,
@@ -44,8 +44,9 @@ def guarded_load(entry: ArtifactReport, predictions, config: RunConfig) -> None:
                         config_path=config.load.arch)
     entry.loads = [a.model_dump() for a in matrix.attempts]
     entry.load_wall_s = matrix.total_wall_s
-    entry.findings += load_findings(artifact, matrix, entry.findings, config)
+    entry.findings += load_findings(artifact, matrix, entry.findings, config, alternative_loaders(env))
     entry.findings += disagreements(artifact, matrix, predictions, config)
+    entry.findings.sort(key=lambda f: (-f.severity.rank, f.code, f.location or ""))
 
 
 def check_paths(paths: list[str], config: RunConfig, env: Any = None, env_info: dict | None = None,
@@ -71,7 +72,7 @@ def check_paths(paths: list[str], config: RunConfig, env: Any = None, env_info: 
             predictions = predict(artifact, findings, tf_keras_findings) if not env_missing(env) else []
             entry = ArtifactReport(artifact=artifact, findings=findings, verdict=[p.model_dump() for p in predictions])
             if config.load.enabled and artifact.format.value in LOADABLE:
-                guarded_load(entry, predictions, config)
+                guarded_load(entry, predictions, config, env)
             report.artifacts.append(entry)
     failing = [f for f in report.findings if f.severity.rank >= config.fail_on.rank]
     report.exit_code = 1 if failing else 0
