@@ -33,11 +33,9 @@ def tf_keras_view(env: Any) -> Any:
     """The environment as `tf_keras.models.load_model` sees it, or None without tf_keras."""
     if env is None or not env.versions.get("tf_keras"):
         return None
-    view = env.model_copy(deep=True)
-    view.versions["keras"] = env.versions["tf_keras"]
-    view.keras_classes = list(env.tf_keras_classes)
-    view.tf_use_legacy_keras = True
-    return view
+    # A shallow copy: rules only read the environment, and a deep copy of ~900 classes costs ~80 ms.
+    return env.model_copy(update={"versions": {**env.versions, "keras": env.versions["tf_keras"]},
+                                  "keras_classes": env.tf_keras_classes, "tf_use_legacy_keras": True})
 
 
 def breaks(finding: Finding, catalog: dict[str, Rule]) -> list[str]:

@@ -6,12 +6,19 @@ from collections.abc import Callable
 from pathlib import Path
 
 from kcompat.model import Report
-from kcompat.report import github, html, json_report, sarif, text
+from kcompat.report import github, json_report, sarif, text
+
+
+def render_html(report: Report) -> str:
+    from kcompat.report import html  # jinja2 costs ~30 ms at start-up; only HTML output pays it
+
+    return html.render(report)
+
 
 WRITERS: dict[str, Callable[[Report], str]] = {
     "json": json_report.render,
     "text": text.render,
-    "html": html.render,
+    "html": render_html,
     "sarif": sarif.render,
     "github": github.render,
 }
