@@ -5,9 +5,15 @@ from __future__ import annotations
 from enum import Enum
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 SCHEMA_VERSION = "1.0"
+
+
+class _Model(BaseModel):
+    # Validators are built on first use, not at import: a run that never builds a Report or
+    # SavedModelFacts does not pay for their schemas at start-up.
+    model_config = ConfigDict(defer_build=True)
 
 
 class Severity(str, Enum):
@@ -39,7 +45,7 @@ class Format(str, Enum):
     unreadable = "unreadable"
 
 
-class Problem(BaseModel):
+class Problem(_Model):
     """Something a reader could not read; rules turn problems into findings."""
 
     kind: str
@@ -47,7 +53,7 @@ class Problem(BaseModel):
     member: str | None = None
 
 
-class ObjectRef(BaseModel):
+class ObjectRef(_Model):
     """A serialized Keras object (class or function) named anywhere in a config."""
 
     location: str  # layer path plus the config key that holds it
@@ -57,7 +63,7 @@ class ObjectRef(BaseModel):
     kind: str = "object"  # layer, model, object, function, string
 
 
-class Layer(BaseModel):
+class Layer(_Model):
     path: str
     name: str
     class_name: str
@@ -71,7 +77,7 @@ class Layer(BaseModel):
         return sorted(self.config)
 
 
-class TrainingConfig(BaseModel):
+class TrainingConfig(_Model):
     optimizer_class: str | None = None
     optimizer_module: str | None = None
     optimizer_registered_name: str | None = None
@@ -82,26 +88,26 @@ class TrainingConfig(BaseModel):
     loss_weights: Any = None
 
 
-class Weight(BaseModel):
+class Weight(_Model):
     name: str
     shape: list[int]
     dtype: str
 
 
-class TensorSpec(BaseModel):
+class TensorSpec(_Model):
     name: str | None = None
     dtype: str
     shape: list[int | None] | None = None  # None: unknown rank
 
 
-class Signature(BaseModel):
+class Signature(_Model):
     key: str
     method_name: str = ""
     inputs: dict[str, TensorSpec] = Field(default_factory=dict)
     outputs: dict[str, TensorSpec] = Field(default_factory=dict)
 
 
-class SavedModelFacts(BaseModel):
+class SavedModelFacts(_Model):
     tags: list[list[str]] = Field(default_factory=list)
     tensorflow_version: str | None = None
     tensorflow_git_version: str | None = None
@@ -120,7 +126,7 @@ class SavedModelFacts(BaseModel):
     has_variables_dir: bool = False
 
 
-class Artifact(BaseModel):
+class Artifact(_Model):
     path: str
     format: Format
     size_bytes: int = 0
@@ -147,7 +153,7 @@ class Artifact(BaseModel):
         return next((p for p in self.problems if p.kind in kinds), None)
 
 
-class Finding(BaseModel):
+class Finding(_Model):
     code: str
     name: str
     severity: Severity
@@ -159,7 +165,7 @@ class Finding(BaseModel):
     fingerprint: str = ""
 
 
-class ArtifactReport(BaseModel):
+class ArtifactReport(_Model):
     artifact: Artifact
     findings: list[Finding] = Field(default_factory=list)
     verdict: list[dict[str, Any]] = Field(default_factory=list)  # per loader: {loader, ok, codes}
@@ -167,7 +173,7 @@ class ArtifactReport(BaseModel):
     load_wall_s: float | None = None
 
 
-class Report(BaseModel):
+class Report(_Model):
     schema_version: str = SCHEMA_VERSION
     tool: str = "kcompat"
     tool_version: str
