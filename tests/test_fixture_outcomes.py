@@ -107,6 +107,20 @@ def _have_loaders() -> bool:
     return all(importlib.util.find_spec(m) is not None for m in ("tensorflow", "keras", "tf_keras"))
 
 
+# libhdf5 reads past the end of a file truncated inside its superblock, and what it finds there
+# varies from run to run: tf_keras on derived/truncated_64.h5 said "unknown symbol table entry cache
+# type" in 1 of 5 fresh processes and "truncated file: eof = 64 ..." in the others. For this one
+# library message the detail in parentheses is not compared; the exception and the head still are.
+HDF5_OPEN = "Unable to synchronously open file ("
+
+
+def head(message: str | None) -> str:
+    message = message or ""
+    if message.startswith(HDF5_OPEN):
+        return HDF5_OPEN
+    return message[:HEAD]
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(not _have_loaders(), reason="needs tensorflow, keras and tf_keras in this interpreter")
 def test_observed_outcomes_still_hold(manifest):
@@ -123,7 +137,7 @@ def test_observed_outcomes_still_hold(manifest):
         for loader, want in entry["observed"].items():
             have = got[loader]
             same = (have["ok"] == want["ok"] and have["exception"] == want["exception"]
-                    and (have["message"] or "")[:HEAD] == (want["message"] or "")[:HEAD])
+                    and head(have["message"]) == head(want["message"]))
             if not same:
                 diffs.append(f"{entry['id']} [{loader}]: recorded {json.dumps(want)} now {json.dumps(have)}")
     assert not diffs, "\n".join(diffs)
