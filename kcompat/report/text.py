@@ -89,7 +89,8 @@ def render(report: Report, verbose: bool = False, quiet: bool = False, color: bo
             severity = paint(f.severity.value, f.severity.value)
             out.append(f"{prefix}{paint(f.code, 'code')} {severity} {f.name}{where}: {f.message}")
             if f.fix and not quiet:
-                out.append(f"      {paint('fix:', 'dim')} {f.fix}")
+                fix = f.fix.replace("\n", "\n           ")  # keep a multi-line fix under its label
+                out.append(f"      {paint('fix:', 'dim')} {fix}")
     if not quiet:
         counts = {s: sum(f.severity is s for f in report.findings) for s in Severity}
         verdict = paint("FAIL", "fail") if report.exit_code == 1 else paint("ok", "ok")
