@@ -126,7 +126,10 @@ def environment(config: RunConfig, refresh: bool = False):
 def run_env(argv: list[str]) -> int:
     from kcompat.env.cli import main as env_main
 
-    return env_main(argv)
+    try:
+        return env_main(argv)
+    except SystemExit as exc:  # the env parser's usage errors and --help
+        return int(exc.code or 0)
 
 
 def run_rules_list(args: argparse.Namespace) -> int:
@@ -202,14 +205,14 @@ COMMANDS = {"check": run_check, "rules": run_rules_list, "explain": run_explain,
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["env"]:  # the env subcommand owns its own parser
-        return run_env(argv[1:])
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args = None if argv[:1] == ["env"] else parser.parse_args(argv)  # env owns its own parser
     except SystemExit as exc:  # argparse exits 2 on usage errors and 0 on --help
         return int(exc.code or 0)
     try:
+        if args is None:
+            return run_env(argv[1:])
         return COMMANDS[args.command](args)
     except (UsageError, ConfigError) as exc:
         print(f"kcompat: error: {exc}", file=sys.stderr)

@@ -88,3 +88,24 @@ def test_readme_lists_every_rule_code():
 def test_every_rule_code_has_its_doc():
     for code, rule in load_catalog().items():
         assert mentioned(rule.doc, code), f"{rule.source} does not mention {code}"
+
+
+def test_env_lists_the_shipped_profiles_and_loads_one_by_name():
+    from kcompat.cli import main
+    from kcompat.env.targets import shipped
+
+    names = sorted(shipped())
+    assert {"keras3.15-tf2.21", "tf2.15", "tf_keras2.21"} <= set(names)
+    import contextlib
+    import io
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(["env", "--list-profiles"]) == 0
+    listed = [line.split()[0] for line in out.getvalue().splitlines()]
+    assert listed == names
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(["env", "--profile", "tf2.15"]) == 0
+    assert "keras=2.15.0" in out.getvalue()
+    assert main(["env", "--no-such-flag"]) == 2

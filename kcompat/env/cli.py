@@ -6,9 +6,10 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from kcompat.env import EnvironmentProbeError, ProfileError, get_environment, save_profile
+from kcompat.env import EnvironmentProbeError, ProfileError, get_environment, load_profile, save_profile
 from kcompat.env.cache import cache_dir, cache_path
 from kcompat.env.model import Environment
+from kcompat.env.targets import resolve_profile, shipped
 
 
 def build_parser(prog: str = "kcompat env") -> argparse.ArgumentParser:
@@ -28,7 +29,9 @@ def build_parser(prog: str = "kcompat env") -> argparse.ArgumentParser:
     parser.add_argument("--refresh", action="store_true", help="ignore the cache and probe again")
     parser.add_argument("--json", action="store_true", help="print the full snapshot as JSON")
     parser.add_argument("--save-profile", metavar="FILE", help="write the snapshot as a target profile")
-    parser.add_argument("--profile", metavar="FILE", help="load a declared target profile instead of probing")
+    parser.add_argument("--profile", metavar="FILE|NAME",
+                        help="load a declared target profile (a file, or a shipped name) instead of probing")
+    parser.add_argument("--list-profiles", action="store_true", help="list the target profiles shipped with kcompat")
     parser.add_argument("--hide-devices", action="store_true", help="probe with CUDA_VISIBLE_DEVICES=''")
     parser.add_argument("--timeout", type=float, default=300, help="probe timeout in seconds (default 300)")
     return parser
@@ -65,16 +68,31 @@ def _summary(env: Environment) -> str:
     return "\n".join(lines)
 
 
+def list_profiles() -> int:
+    for name, path in shipped().items():
+        try:
+            env = load_profile(str(path))
+        except ProfileError as exc:
+            print(f"{name:<20} unreadable: {exc}")
+            continue
+        versions = "  ".join(f"{k}={v}" for k, v in env.versions.items() if v and k in ("tensorflow", "keras", "tf_keras"))
+        legacy = "  TF_USE_LEGACY_KERAS=1" if env.tf_use_legacy_keras else ""
+        print(f"{name:<20} python {env.python}  {versions}{legacy}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(list(argv) if argv is not None else None)
     if args.profile and (args.python or args.custom_objects):
         parser.error("--profile cannot be combined with --python or --custom-objects")
+    if args.list_profiles:
+        return list_profiles()
     try:
         env = get_environment(
             python=args.python,
             custom_objects=args.custom_objects,
-            profile=args.profile,
+            profile=resolve_profile(args.profile) if args.profile else None,
             refresh=args.refresh,
             timeout=args.timeout,
             hide_devices=args.hide_devices,
