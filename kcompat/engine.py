@@ -76,6 +76,10 @@ def run_rules(artifact: Artifact, env: Any, config: RunConfig, rules: list[Rule]
             hits = []
             skipped.append({"code": rule.code, "reason": f"rule raised {type(exc).__name__}: {exc}"})
         findings.extend(make_finding(rule, artifact, hit, config) for hit in hits)
-    severity_rank = {s: s.rank for s in Severity}
-    findings.sort(key=lambda f: (-severity_rank[f.severity], f.code, f.location or ""))
+    sort_findings(findings)
     return findings, skipped
+
+
+def sort_findings(findings: list[Finding]) -> None:
+    """Errors first, then by code and location: the order every report shows."""
+    findings.sort(key=lambda f: (-f.severity.rank, f.code, f.location or ""))

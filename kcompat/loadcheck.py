@@ -14,8 +14,6 @@ from kcompat.engine import fingerprint, severity_for
 from kcompat.model import Artifact, Finding, Severity
 from kcompat.verdict import Prediction
 
-STATIC_LOADER = {"keras": "keras", "keras-nocompile": "keras-nocompile", "tf_keras": "tf_keras",
-                 "tf_saved_model": "tf_saved_model", "tfsmlayer": "tfsmlayer"}
 
 
 def describe(attempt: Any) -> str:
@@ -80,7 +78,7 @@ def disagreements(artifact: Artifact, matrix: Any, predictions: list[Prediction]
     real = {a.loader: a for a in matrix.attempts if a.strategy == "default" and a.status != "skipped"}
     out = []
     for prediction in predictions:
-        attempt = real.get(STATIC_LOADER.get(prediction.loader, ""))
+        attempt = real.get(prediction.loader)  # the verdict and the load name loaders alike
         if attempt is None or attempt.status == "refused-unsafe":
             continue
         loaded = attempt.loaded  # the static verdict is about loading; running it is judged separately

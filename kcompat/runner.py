@@ -11,7 +11,7 @@ from kcompat import __version__
 from kcompat.artifacts import discover, read_artifact
 from kcompat.artifacts.detect import checkpoint_prefix
 from kcompat.config import RunConfig
-from kcompat.engine import env_missing, run_rules, selected_rules
+from kcompat.engine import env_missing, run_rules, selected_rules, sort_findings
 from kcompat.model import Artifact, ArtifactReport, Format, Problem, Report
 from kcompat.verdict import predict, tf_keras_view
 
@@ -46,7 +46,7 @@ def guarded_load(entry: ArtifactReport, predictions, config: RunConfig, env: Any
     entry.load_wall_s = matrix.total_wall_s
     entry.findings += load_findings(artifact, matrix, entry.findings, config, alternative_loaders(env))
     entry.findings += disagreements(artifact, matrix, predictions, config)
-    entry.findings.sort(key=lambda f: (-f.severity.rank, f.code, f.location or ""))
+    sort_findings(entry.findings)
 
 
 def check_paths(paths: list[str], config: RunConfig, env: Any = None, env_info: dict | None = None,

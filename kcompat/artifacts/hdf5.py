@@ -70,7 +70,8 @@ def classify(handle: h5py.File) -> Format:
 def read_hdf5(artifact: Artifact, handle: h5py.File) -> None:
     """Fill an Artifact from an open HDF5 file (a file on disk or a member of a .keras zip)."""
     attrs = handle.attrs
-    artifact.format = classify(handle) if artifact.format in (Format.hdf5_other,) else artifact.format
+    if artifact.format is Format.hdf5_other:  # detect() cannot tell HDF5 kinds apart without opening the file
+        artifact.format = classify(handle)
     artifact.keras_version, stored = text_attr(attrs, "keras_version")
     if stored:
         artifact.notes["keras_version_attr_type"] = stored
