@@ -7,11 +7,9 @@ import re
 import traceback
 from pathlib import Path
 
-from kcompat.artifacts.checkpoint import read_checkpoint
 from kcompat.artifacts.detect import detect, discover
 from kcompat.artifacts.kerasfile import load_json, read_keras_dir, read_keras_zip
 from kcompat.artifacts.keras_config import apply_model_config
-from kcompat.artifacts.savedmodel import read_saved_model
 from kcompat.model import Artifact, Format, Problem
 
 __all__ = ["detect", "discover", "read_artifact"]
@@ -43,6 +41,18 @@ def read_hdf5_file(artifact: Artifact, path: Path) -> None:
             read_hdf5(artifact, handle)
     except (OSError, RuntimeError, KeyError) as exc:  # what h5py raises on damaged files
         artifact.problems.append(Problem(kind="hdf5-corrupt", detail=f"{type(exc).__name__}: {exc}"[:400]))
+
+
+def read_saved_model(artifact: Artifact, path: Path) -> None:
+    from kcompat.artifacts.savedmodel import read_saved_model as read  # protobuf: ~25 ms to import
+
+    read(artifact, path)
+
+
+def read_checkpoint(artifact: Artifact, path: Path) -> None:
+    from kcompat.artifacts.checkpoint import read_checkpoint as read  # protobuf, as above
+
+    read(artifact, path)
 
 
 READERS = {

@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -33,7 +34,6 @@ from kcompat.load.model import (
 from kcompat.load.runner import (
     Job,
     RawResult,
-    Slots,
     default_python,
     run_job,
     unshare_net_works,
@@ -244,6 +244,8 @@ def run_matrix(
     if not (os.path.exists(path) or (fmt == "tf-checkpoint" and os.path.exists(f"{path}.index"))):
         raise FileNotFoundError(path)
     python = python or default_python()
+    if os.sep in python:
+        python = os.path.abspath(python)  # workers run in their own directory
     if not (os.path.exists(python) or shutil.which(python)):
         raise FileNotFoundError(f"target interpreter not found: {python}")
     strategies = list(strategies) if strategies is not None else list(DEFAULT_STRATEGIES)
@@ -264,7 +266,7 @@ def run_matrix(
     jobs = jobs or os.cpu_count() or 1
     base_tmp = tempfile.mkdtemp(prefix="kcompat-load-")
     keep = os.environ.get("KCOMPAT_KEEP_LOAD_DIRS") == "1"
-    slots = Slots(jobs)
+    slots = threading.BoundedSemaphore(jobs)  # launches, not processes: see runner's docstring
     by_strategy: dict[str, list[Attempt]] = {}
     outputs: dict[tuple[str, str], list[tuple[str, np.ndarray]]] = {}
 
@@ -297,11 +299,8 @@ def run_matrix(
             timeout_s=timeout_s, memory_mb=memory_mb, inputs_npz=inputs_npz, config_path=config_path,
             custom_objects=list(custom_objects), base_tmp=base_tmp,
         )
-        k = slots.acquire(2 if job.multi_worker else 1)
-        try:
+        with slots:
             raws = run_job(job)
-        finally:
-            slots.release(k)
         for raw in raws:
             a = _to_attempt(raw, raw.strategy, fmt)
             if a.status == "ok":
