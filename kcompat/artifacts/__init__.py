@@ -31,10 +31,26 @@ def read_json_config(artifact: Artifact, path: Path) -> None:
         apply_model_config(artifact, data)
 
 
-def read_hdf5_file(artifact: Artifact, path: Path) -> None:
-    import h5py  # numpy and h5py cost ~170 ms to import; only HDF5 artifacts pay it
-
+def read_hdf5_file(artifact: Artifact, path: Path, fast: bool = True) -> None:
     from kcompat.artifacts.hdf5 import read_hdf5
+
+    if fast:
+        from kcompat.artifacts import h5meta
+
+        scratch = artifact.model_copy(deep=True)
+        try:
+            with open(path, "rb") as f:
+                read_hdf5(scratch, h5meta.open_hdf5(f))
+        except Exception as exc:  # noqa: BLE001 - Unsupported, or a damaged file: h5py decides
+            from kcompat.artifacts.h5py_child import read_isolated
+
+            read_isolated("hdf5", artifact)
+            artifact.notes["hdf5_reader"] = f"h5py ({type(exc).__name__}: {exc})"[:300]
+        else:
+            for name in type(artifact).model_fields:
+                setattr(artifact, name, getattr(scratch, name))
+        return
+    import h5py  # numpy and h5py cost ~130-170 ms to import: only the fallback pays it
 
     try:
         with h5py.File(path, "r") as handle:
@@ -66,6 +82,11 @@ READERS = {
 }
 
 
+def reader_error(exc: Exception) -> Problem:
+    return Problem(kind="reader-error", detail=f"{type(exc).__name__}: {exc}"[:400],
+                   member="".join(traceback.format_exception_only(type(exc), exc)).strip()[:200])
+
+
 def read_artifact(path: Path) -> Artifact:
     """Never raises for bad input: what cannot be read becomes a Problem on the Artifact."""
     fmt = detect(path)
@@ -80,9 +101,7 @@ def read_artifact(path: Path) -> Artifact:
         artifact.format = Format.unreadable
         artifact.problems.append(Problem(kind="unreadable", detail=str(exc)))
     except Exception as exc:  # a reader bug must not end the run; it is reported as a finding
-        artifact.problems.append(Problem(
-            kind="reader-error", detail=f"{type(exc).__name__}: {exc}"[:400],
-            member="".join(traceback.format_exception_only(type(exc), exc)).strip()[:200]))
+        artifact.problems.append(reader_error(exc))
     if fmt is Format.unreadable or (path.exists() and not os.access(path, os.R_OK)):
         artifact.format = Format.unreadable
     if artifact.keras_version:

@@ -1,12 +1,15 @@
-"""Read Keras HDF5 files: attributes and dataset metadata only, never dataset contents."""
+"""Read Keras HDF5 files: attributes and dataset metadata only, never dataset contents.
+
+The functions here take an open file of either kcompat.artifacts.h5meta (the fast path) or h5py
+(the fallback), so they test groups and datasets by shape, not by class.
+"""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-import h5py
-
+from kcompat.artifacts.h5meta import is_dataset, is_group
 from kcompat.artifacts.keras_config import apply_model_config, collect_objects, training_config
 from kcompat.model import Artifact, Format, Problem, Weight
 
@@ -19,7 +22,7 @@ def text_attr(attrs, key: str) -> tuple[str | None, str | None]:
     if key not in attrs:
         return None, None
     value = attrs[key]
-    stored = type(value).__name__
+    stored = attrs.stored(key) if hasattr(attrs, "stored") else type(value).__name__
     if hasattr(value, "tobytes") and not isinstance(value, (bytes, str)):
         value = value.tobytes() if value.dtype.kind == "S" else str(value)
     if isinstance(value, bytes):
@@ -43,18 +46,18 @@ def json_attr(artifact: Artifact, attrs, key: str) -> Any:
         return None
 
 
-def inventory(group: h5py.Group, artifact: Artifact) -> list[Weight]:
+def inventory(group: Any, artifact: Artifact) -> list[Weight]:
     weights: list[Weight] = []
 
     def visit(name: str, obj: Any) -> None:
-        if isinstance(obj, h5py.Dataset) and len(weights) < MAX_DATASETS:
+        if is_dataset(obj) and len(weights) < MAX_DATASETS:
             weights.append(Weight(name=name, shape=list(obj.shape or ()), dtype=str(obj.dtype)))
 
     group.visititems(visit)
     return weights
 
 
-def classify(handle: h5py.File) -> Format:
+def classify(handle: Any) -> Format:
     attrs = handle.attrs
     if "model_config" in attrs:
         return Format.hdf5_model
@@ -62,12 +65,12 @@ def classify(handle: h5py.File) -> Format:
         return Format.hdf5_weights
     # Keras 3 saving_lib writes groups of `vars/<i>` datasets: layers/<name>/vars for functional
     # models, <attribute>/vars for subclassed ones, and a top-level vars group.
-    if isinstance(handle.get("layers"), h5py.Group) or isinstance(handle.get("vars"), h5py.Group):
+    if is_group(handle.get("layers")) or is_group(handle.get("vars")):
         return Format.hdf5_weights_v3
     return Format.hdf5_other
 
 
-def read_hdf5(artifact: Artifact, handle: h5py.File) -> None:
+def read_hdf5(artifact: Artifact, handle: Any) -> None:
     """Fill an Artifact from an open HDF5 file (a file on disk or a member of a .keras zip)."""
     attrs = handle.attrs
     if artifact.format is Format.hdf5_other:  # detect() cannot tell HDF5 kinds apart without opening the file
@@ -90,7 +93,7 @@ def read_hdf5(artifact: Artifact, handle: h5py.File) -> None:
         if artifact.format is Format.hdf5_weights_v3:
             artifact.weights = [w for w in artifact.weights if not w.name.startswith("optimizer/")]
     optimizer = handle.get("optimizer_weights") or handle.get("optimizer")
-    if isinstance(optimizer, h5py.Group):
+    if is_group(optimizer):
         artifact.optimizer_weight_count = len(inventory(optimizer, artifact))
     if "layer_names" in attrs:
         artifact.notes["layer_names"] = [

@@ -6,7 +6,6 @@ import json
 import posixpath
 import zipfile
 from pathlib import Path
-from typing import IO
 
 from kcompat.artifacts.keras_config import apply_model_config
 from kcompat.model import Artifact, Problem
@@ -44,16 +43,44 @@ def apply_members(artifact: Artifact, config: dict | None, metadata: dict | None
         apply_model_config(artifact, config)
 
 
-def read_weights(artifact: Artifact, fileobj: IO[bytes] | Path) -> None:
-    import h5py
-
-    from kcompat.artifacts.hdf5 import inventory
+def read_weights(artifact: Artifact, path: Path, info: zipfile.ZipInfo | None = None) -> None:
+    """The weights inventory of model.weights.h5: a file, or a stored (uncompressed) zip member."""
+    from kcompat.artifacts import h5meta
 
     try:
-        with h5py.File(fileobj, "r") as handle:
-            artifact.weights = [w for w in inventory(handle, artifact) if not w.name.startswith("optimizer/")]
-            if isinstance(handle.get("optimizer"), h5py.Group):
-                artifact.optimizer_weight_count = len(inventory(handle["optimizer"], artifact))
+        with open(path, "rb") as f:
+            if info is None:
+                fill_weights(artifact, h5meta.open_hdf5(f))
+            else:
+                fill_weights(artifact, h5meta.open_hdf5(f, h5meta.member_offset(f, info.header_offset), info.file_size))
+    except Exception as exc:  # noqa: BLE001 - Unsupported, or damaged: h5py decides, in a child process
+        from kcompat.artifacts.h5py_child import read_isolated
+
+        artifact.weights, artifact.optimizer_weight_count = [], None
+        read_isolated("keras-weights", artifact)
+        artifact.notes["hdf5_reader"] = f"h5py ({type(exc).__name__}: {exc})"[:300]
+
+
+def fill_weights(artifact: Artifact, handle) -> None:
+    from kcompat.artifacts.h5meta import is_group
+    from kcompat.artifacts.hdf5 import inventory
+
+    artifact.weights = [w for w in inventory(handle, artifact) if not w.name.startswith("optimizer/")]
+    if is_group(handle.get("optimizer")):
+        artifact.optimizer_weight_count = len(inventory(handle["optimizer"], artifact))
+
+
+def read_weights_h5py(artifact: Artifact, path: Path) -> None:
+    """The same inventory read with h5py: a .keras zip's stored member, or a .keras directory's file."""
+    import h5py
+
+    try:
+        if path.is_dir():
+            with h5py.File(path / "model.weights.h5", "r") as handle:
+                fill_weights(artifact, handle)
+        else:
+            with zipfile.ZipFile(path) as zf, zf.open("model.weights.h5") as member, h5py.File(member, "r") as handle:
+                fill_weights(artifact, handle)
     except Exception as exc:  # h5py raises OSError, KeyError, RuntimeError on damaged files
         artifact.problems.append(Problem(kind="hdf5-corrupt", member="model.weights.h5", detail=str(exc)[:300]))
 
@@ -91,8 +118,7 @@ def read_keras_zip(artifact: Artifact, path: Path) -> None:
         if "model.weights.h5" in names and "model.weights.h5" not in flagged:
             info = zf.getinfo("model.weights.h5")
             if info.compress_type == zipfile.ZIP_STORED:  # seekable without inflating the weights
-                with zf.open(info) as member:
-                    read_weights(artifact, member)
+                read_weights(artifact, path, info)
             else:
                 artifact.notes["weights_inventory"] = "skipped: model.weights.h5 is compressed in the zip"
 

@@ -1,0 +1,65 @@
+"""Read an HDF5 file with h5py in a child process.
+
+The fast reader (h5meta) hands h5py the files it does not handle, which are mostly damaged ones,
+and libhdf5 can crash the interpreter on a damaged file (a single flipped bit in an attribute's
+datatype is enough: SIGSEGV). In a child, a crash becomes a finding on that file and the run goes
+on. Parent and child pass the Artifact as JSON: ``python -m kcompat.artifacts.h5py_child KIND``.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from kcompat.model import Artifact, Problem
+
+TIMEOUT_S = 120
+
+
+def read_isolated(kind: str, artifact: Artifact) -> None:
+    """Fill ``artifact`` as the in-process h5py reader would (``kind``: hdf5 or keras-weights)."""
+    try:
+        proc = subprocess.run([sys.executable, "-m", "kcompat.artifacts.h5py_child", kind],
+                              input=artifact.model_dump_json(), capture_output=True, text=True,
+                              timeout=TIMEOUT_S, check=False)
+    except subprocess.TimeoutExpired:
+        why = f"h5py did not finish reading it in {TIMEOUT_S} s"
+    else:
+        if proc.returncode == 0:
+            try:
+                result = Artifact.model_validate_json(proc.stdout)
+            except ValueError:
+                why = "h5py's reader returned no result"
+            else:
+                for name in type(artifact).model_fields:
+                    setattr(artifact, name, getattr(result, name))
+                return
+        elif proc.returncode < 0:
+            why = f"libhdf5 crashed reading it ({signal.Signals(-proc.returncode).name})"
+        else:
+            why = f"h5py's reader failed: {proc.stderr.strip().splitlines()[-1:]}"
+    member = "model.weights.h5" if kind == "keras-weights" else None
+    artifact.problems.append(Problem(kind="hdf5-corrupt", member=member, detail=why))
+
+
+def main() -> int:
+    from kcompat.artifacts import read_hdf5_file, reader_error
+    from kcompat.artifacts.kerasfile import read_weights_h5py
+
+    artifact = Artifact.model_validate_json(sys.stdin.read())
+    path = Path(artifact.path)
+    try:
+        if sys.argv[1] == "hdf5":
+            read_hdf5_file(artifact, path, fast=False)
+        else:
+            read_weights_h5py(artifact, path)
+    except Exception as exc:  # as read_artifact does in-process: a reader bug is a finding
+        artifact.problems.append(reader_error(exc))
+    sys.stdout.write(artifact.model_dump_json())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
