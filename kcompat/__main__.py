@@ -1,5 +1,3 @@
-import sys
+from kcompat.cli import run
 
-from kcompat.cli import main
-
-sys.exit(main())
+run()

@@ -232,5 +232,26 @@ def main_load(argv: Sequence[str] | None = None) -> int:
     return main(["check", "--load", *(sys.argv[1:] if argv is None else argv)])
 
 
+def exit_fast(code: int) -> None:
+    """Exit without the interpreter's teardown, which costs ~30-40 ms (a tenth of a check) in
+    unloading pydantic and the rules. By now every file this process wrote is closed."""
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (BrokenPipeError, OSError):
+        pass
+    os._exit(code)
+
+
+def run() -> None:
+    """The ``kcompat`` console script: :func:`main`, then a fast exit."""
+    exit_fast(main())
+
+
+def run_load() -> None:
+    """The ``kcompat-load`` console script."""
+    exit_fast(main_load())
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

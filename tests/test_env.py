@@ -526,3 +526,15 @@ def test_live_probe_keras_backend_from_env(cache_dir, monkeypatch):
     monkeypatch.setenv("KERAS_BACKEND", "numpy")
     env = get_environment()
     assert env.keras_backend == "numpy"
+
+
+def test_fingerprint_facts_taken_in_process_match_the_subprocess_ones():
+    # A check whose target is its own interpreter takes the facts in-process; the cache key must
+    # come out as a `python -c` of the same code in that interpreter would make it.
+    code = ("import json, sys\nfrom kcompat.env import cache\n"
+            "print(json.dumps(cache.interpreter_facts(sys.executable, ['json', 'kcompat.cli'])))")
+    inproc = json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
+    sub = json.loads(subprocess.run([sys.executable, "-c", env_cache._FINGERPRINT_CODE, json.dumps(["json", "kcompat.cli"])],
+                                    capture_output=True, text=True, check=True).stdout)
+    assert inproc == sub
+    assert inproc["dists"] and set(inproc["modules"]) == {"json", "kcompat.cli"}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 # Bump when the probe output changes shape or meaning: it is part of the cache key,
 # so old cache entries are re-probed instead of being misread.
@@ -41,7 +41,12 @@ def _major(version: str | None) -> int | None:
     return int(digits) if digits else None
 
 
-class KerasClass(BaseModel):
+class _Model(BaseModel):
+    # Built on first use: a --no-env check imports these names but never validates one.
+    model_config = ConfigDict(defer_build=True)
+
+
+class KerasClass(_Model):
     """One class or function that Keras can resolve when it deserializes a config."""
 
     kind: KerasKind
@@ -59,12 +64,12 @@ class KerasClass(BaseModel):
     framework: Literal["keras", "tf_keras"] | None = None
 
 
-class Device(BaseModel):
+class Device(_Model):
     name: str
     device_type: str
 
 
-class Environment(BaseModel):
+class Environment(_Model):
     """Everything kcompat knows about the interpreter a model will be loaded in."""
 
     probe_version: str = PROBE_VERSION
