@@ -137,8 +137,8 @@ def test_the_reader_matches_h5py_on_what_h5py_writes_by_default(tmp_path):
         f.attrs["vlen_list"] = ["a", "bb"]
         f.create_dataset("model_weights/e/e/kernel:0", data=np.zeros((4, 5, 6), "float16"))
         f.create_dataset("model_weights/e/e/step", data=np.int64(3))
-        for i in range(40):  # more links than one symbol table node holds: a deeper B-tree
-            f.create_dataset(f"model_weights/many/w{i:02d}", data=np.zeros((i + 1,), "float32"))
+        for i in range(300):  # over 32 nodes of 8 links: a group B-tree with an internal level
+            f.create_dataset(f"model_weights/many/w{i:03d}", data=np.zeros((i % 7 + 1,), "float32"))
     with open(path, "rb") as f, h5py.File(path, "r") as ref:
         root = h5meta.open_hdf5(f)
         assert sorted(root.attrs) == sorted(ref.attrs)
@@ -152,6 +152,7 @@ def test_the_reader_matches_h5py_on_what_h5py_writes_by_default(tmp_path):
         ref.visititems(lambda n, o: want.append((n, getattr(o, "shape", None), str(o.dtype) if hasattr(o, "dtype") else None)))
         assert seen == want
         assert isinstance(root.get("model_weights/many"), h5meta.Group) and root.get("nope") is None
+        assert len(root["model_weights/many"]) == 300
 
 
 def test_a_file_that_crashes_libhdf5_becomes_a_finding_and_the_run_goes_on(tmp_path):
