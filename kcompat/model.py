@@ -152,6 +152,11 @@ class Artifact(_Model):
     def problem(self, *kinds: str) -> Problem | None:
         return next((p for p in self.problems if p.kind in kinds), None)
 
+    def take(self, other: Artifact) -> None:
+        """Become ``other``, field by field: readers fill a copy and keep it only if it worked."""
+        for name in type(self).model_fields:
+            setattr(self, name, getattr(other, name))
+
 
 class Finding(_Model):
     code: str

@@ -44,11 +44,9 @@ def read_hdf5_file(artifact: Artifact, path: Path, fast: bool = True) -> None:
         except Exception as exc:  # noqa: BLE001 - Unsupported, or a damaged file: h5py decides
             from kcompat.artifacts.h5py_child import read_isolated
 
-            read_isolated("hdf5", artifact)
-            artifact.notes["hdf5_reader"] = f"h5py ({type(exc).__name__}: {exc})"[:300]
+            read_isolated("hdf5", artifact, exc)
         else:
-            for name in type(artifact).model_fields:
-                setattr(artifact, name, getattr(scratch, name))
+            artifact.take(scratch)
         return
     import h5py  # numpy and h5py cost ~130-170 ms to import: only the fallback pays it
 

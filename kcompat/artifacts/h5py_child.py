@@ -18,8 +18,14 @@ from kcompat.model import Artifact, Problem
 TIMEOUT_S = 30  # a metadata read takes well under a second; libhdf5 can loop on a damaged file
 
 
-def read_isolated(kind: str, artifact: Artifact) -> None:
-    """Fill ``artifact`` as the in-process h5py reader would (``kind``: hdf5 or keras-weights)."""
+def read_isolated(kind: str, artifact: Artifact, cause: Exception) -> None:
+    """Fill ``artifact`` as the in-process h5py reader would (``kind``: hdf5 or keras-weights),
+    noting the ``cause`` that sent it here: why the fast reader gave the file up."""
+    read_in_child(kind, artifact)
+    artifact.notes["hdf5_reader"] = f"h5py ({type(cause).__name__}: {cause})"[:300]
+
+
+def read_in_child(kind: str, artifact: Artifact) -> None:
     try:
         proc = subprocess.run([sys.executable, "-m", "kcompat.artifacts.h5py_child", kind],
                               input=artifact.model_dump_json(), capture_output=True, text=True,
@@ -33,8 +39,7 @@ def read_isolated(kind: str, artifact: Artifact) -> None:
             except ValueError:
                 why = "h5py's reader returned no result"
             else:
-                for name in type(artifact).model_fields:
-                    setattr(artifact, name, getattr(result, name))
+                artifact.take(result)
                 return
         elif proc.returncode < 0:
             why = f"libhdf5 crashed reading it ({signal.Signals(-proc.returncode).name})"

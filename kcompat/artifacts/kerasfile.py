@@ -7,6 +7,8 @@ import posixpath
 import zipfile
 from pathlib import Path
 
+from kcompat.artifacts import h5meta
+from kcompat.artifacts.hdf5 import inventory
 from kcompat.artifacts.keras_config import apply_model_config
 from kcompat.model import Artifact, Problem
 
@@ -45,8 +47,6 @@ def apply_members(artifact: Artifact, config: dict | None, metadata: dict | None
 
 def read_weights(artifact: Artifact, path: Path, info: zipfile.ZipInfo | None = None) -> None:
     """The weights inventory of model.weights.h5: a file, or a stored (uncompressed) zip member."""
-    from kcompat.artifacts import h5meta
-
     try:
         with open(path, "rb") as f:
             if info is None:
@@ -57,16 +57,12 @@ def read_weights(artifact: Artifact, path: Path, info: zipfile.ZipInfo | None = 
         from kcompat.artifacts.h5py_child import read_isolated
 
         artifact.weights, artifact.optimizer_weight_count = [], None
-        read_isolated("keras-weights", artifact)
-        artifact.notes["hdf5_reader"] = f"h5py ({type(exc).__name__}: {exc})"[:300]
+        read_isolated("keras-weights", artifact, exc)
 
 
 def fill_weights(artifact: Artifact, handle) -> None:
-    from kcompat.artifacts.h5meta import is_group
-    from kcompat.artifacts.hdf5 import inventory
-
     artifact.weights = [w for w in inventory(handle, artifact) if not w.name.startswith("optimizer/")]
-    if is_group(handle.get("optimizer")):
+    if h5meta.is_group(handle.get("optimizer")):
         artifact.optimizer_weight_count = len(inventory(handle["optimizer"], artifact))
 
 
