@@ -1,0 +1,36 @@
+"""Typed run configuration. Command-line flags and config files both end up here."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from kcompat.model import Severity
+
+
+class LoadConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    enabled: bool = False
+    strategies: list[str] | None = None
+    loaders: list[str] | None = None
+    timeout_s: float = Field(120, alias="timeout")
+    memory_mb: int = Field(4096, alias="memory-mb")
+    unsafe: bool = False
+    inputs: str | None = None  # an .npz of model inputs instead of generated ones
+    arch: str | None = None  # the architecture (model JSON, .keras or .h5) for a weights-only file or checkpoint
+
+
+class RunConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    select: list[str] = Field(default_factory=list)  # codes, prefixes ("KC1", "KC20") or names
+    ignore: list[str] = Field(default_factory=list)
+    fail_on: Severity = Field(Severity.error, alias="fail-on")
+    severity: dict[str, Severity] = Field(default_factory=dict)
+    per_path_ignores: dict[str, list[str]] = Field(default_factory=dict, alias="per-path-ignores")
+    custom_objects: list[str] = Field(default_factory=list, alias="custom-objects")
+    python: str | None = None
+    profile: str | None = None
+    load: LoadConfig = Field(default_factory=LoadConfig)
+    baseline: str | None = None
+    outputs: list[str] = Field(default_factory=list)

@@ -1,0 +1,85 @@
+"""Run the selected rules over each Artifact and collect Findings."""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+from typing import Any
+
+from kcompat.catalog import Rule, load_catalog
+from kcompat.checks.base import Hit
+from kcompat.config import RunConfig
+from kcompat.model import Artifact, Finding, Severity
+
+
+def matches(rule: Rule, selectors: list[str]) -> bool:
+    return any(rule.code.startswith(s.upper()) or rule.name == s.lower() for s in selectors)
+
+
+def selected_rules(config: RunConfig, catalog: dict[str, Rule] | None = None) -> list[Rule]:
+    catalog = catalog or load_catalog()
+    rules = [r for r in catalog.values() if not config.select or matches(r, config.select)]
+    return [r for r in rules if not matches(r, config.ignore)]
+
+
+def severity_for(rule: Rule, config: RunConfig, hit: Hit | None = None) -> Severity:
+    """The user's override first, then what the check said of this finding, then the rule's default."""
+    own = Severity(hit.severity) if hit is not None and hit.severity else None
+    return config.severity.get(rule.code) or config.severity.get(rule.name) or own or rule.severity
+
+
+def path_ignored(rule: Rule, path: str, config: RunConfig) -> bool:
+    return any(
+        fnmatch.fnmatch(path, pattern) and matches(rule, codes)
+        for pattern, codes in config.per_path_ignores.items()
+    )
+
+
+def fingerprint(code: str, key: str) -> str:
+    """Identity of a finding within its artifact; the path is matched beside it, however it was typed."""
+    return hashlib.sha256(f"{code}\0{key}".encode()).hexdigest()[:16]
+
+
+def make_finding(rule: Rule, artifact: Artifact, hit: Hit, config: RunConfig) -> Finding:
+    key = hit.key or hit.location or ""
+    return Finding(
+        code=rule.code, name=rule.name, severity=severity_for(rule, config, hit), message=hit.message,
+        path=artifact.path, location=hit.location, fix=hit.fix or rule.fix or None,
+        evidence=hit.evidence, fingerprint=fingerprint(rule.code, key),
+    )
+
+
+def env_missing(env: Any) -> str | None:
+    """Why environment rules cannot judge here, so that they skip instead of reporting false errors."""
+    if env is None:
+        return "no environment snapshot; pass --python or --profile"
+    if not any(env.versions.get(k) for k in ("keras", "tensorflow", "tf_keras")):
+        return f"neither TensorFlow nor Keras is installed in {env.python_executable}; pass --python or --profile"
+    return None
+
+
+def run_rules(artifact: Artifact, env: Any, config: RunConfig, rules: list[Rule]) -> tuple[list[Finding], list[dict]]:
+    """Findings, plus the rules skipped for this artifact with the reason."""
+    findings: list[Finding] = []
+    skipped: list[dict] = []
+    for rule in rules:
+        check = rule.function()
+        if check is None or path_ignored(rule, artifact.path, config):
+            continue
+        reason = env_missing(env) if rule.needs_env else None
+        if reason:
+            skipped.append({"code": rule.code, "reason": reason})
+            continue
+        try:
+            hits = list(check(artifact, env))
+        except Exception as exc:  # a rule bug is reported, never a traceback
+            hits = []
+            skipped.append({"code": rule.code, "reason": f"rule raised {type(exc).__name__}: {exc}"})
+        findings.extend(make_finding(rule, artifact, hit, config) for hit in hits)
+    sort_findings(findings)
+    return findings, skipped
+
+
+def sort_findings(findings: list[Finding]) -> None:
+    """Errors first, then by code and location: the order every report shows."""
+    findings.sort(key=lambda f: (-f.severity.rank, f.code, f.location or ""))
