@@ -59,7 +59,7 @@ def keras_load(path: Path) -> list[str]:
 
 def in_process(path: Path, runs: int) -> float:
     from kcompat.config import RunConfig
-    from kcompat.runner import check_paths
+    from kcompat.pipeline.runner import check_paths
 
     times = []
     for _ in range(runs):

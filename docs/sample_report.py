@@ -25,7 +25,7 @@ sys.path.insert(0, str(REPO))
 
 from kcompat.config import RunConfig  # noqa: E402
 from kcompat.report import write  # noqa: E402
-from kcompat.runner import check_paths  # noqa: E402
+from kcompat.pipeline.runner import check_paths  # noqa: E402
 
 # (fixture path, run the guarded load on it with --load)
 SAMPLE = [
@@ -88,7 +88,7 @@ def main() -> int:
             print(f"skipping missing fixture {rel}", file=sys.stderr)
     env = env_info = None
     if args.load:
-        from kcompat.cli import environment
+        from kcompat.cli.common import environment
 
         env, env_info = environment(RunConfig(python=python))  # what `kcompat check` puts in the report
     report = check_paths(paths, RunConfig(), env=env, env_info=env_info)

@@ -14,7 +14,7 @@ import yaml
 
 from kcompat.catalog import load_catalog
 from kcompat.cli import build_parser
-from kcompat.env.cli import build_parser as build_env_parser
+from kcompat.cli.env import build_parser as build_env_parser
 from tests.helpers import ROOT
 
 README = ROOT / "README.md"

@@ -30,7 +30,7 @@ from kcompat.env import (
     save_profile,
 )
 from kcompat.env import cache as env_cache
-from kcompat.env.cli import main as env_main
+from kcompat.cli.env import main as env_main
 
 ENV_DIR = Path(kenv.__file__).parent
 REPO = ENV_DIR.parent.parent
@@ -127,7 +127,7 @@ def reference() -> dict:
 
 def test_importing_kcompat_env_does_not_import_tf():
     code = (
-        "import sys, kcompat.env, kcompat.env.cli, kcompat.env.cache, kcompat.env.profile, "
+        "import sys, kcompat.env, kcompat.cli.env, kcompat.env.cache, kcompat.env.profile, "
         "kcompat.env.probe, kcompat.env.model\n"
         "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras', 'tf_keras', 'jax', 'torch'))\n"
         "print(bad)"

@@ -14,7 +14,7 @@ import pytest
 from kcompat.config import RunConfig
 from kcompat.env import load_profile
 from kcompat.env.targets import shipped
-from kcompat.runner import check_paths
+from kcompat.pipeline.runner import check_paths
 from tests.helpers import ROOT
 
 if sys.version_info >= (3, 11):

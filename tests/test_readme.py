@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from kcompat.catalog import load_catalog
-from kcompat.cli import rules_markdown
+from kcompat.cli.rules import rules_markdown
 from tests.helpers import ROOT
 
 README = (ROOT / "README.md").read_text()

@@ -23,7 +23,7 @@ from kcompat.artifacts import protos
 from kcompat.config import RunConfig
 from kcompat.model import Finding, Layer, Severity
 from kcompat.report import WRITERS, html
-from kcompat.runner import check_paths
+from kcompat.pipeline.runner import check_paths
 
 SCRIPT_NAME = "<script>document.title='pwned'</script>"
 IMG_NAME = "\"><img src=x onerror=\"document.title='pwned'\">"

@@ -17,7 +17,7 @@ from kcompat.catalog import load_catalog
 from kcompat.config import RunConfig
 from kcompat.model import Finding, Severity
 from kcompat.report import WRITERS, sarif
-from kcompat.runner import check_paths
+from kcompat.pipeline.runner import check_paths
 
 REPO = Path(__file__).resolve().parent.parent
 SCHEMA = json.loads((Path(__file__).parent / "sarif-schema-2.1.0.json").read_text("utf-8"))

@@ -16,7 +16,7 @@ import pytest
 from kcompat.config import RunConfig
 from kcompat.report import WRITERS, text
 from kcompat.report.progress import Progress
-from kcompat.runner import check_paths
+from kcompat.pipeline.runner import check_paths
 
 REPO = Path(__file__).resolve().parent.parent
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")

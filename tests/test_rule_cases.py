@@ -8,7 +8,7 @@ import pytest
 
 from kcompat.catalog import load_catalog
 from kcompat.config import RunConfig
-from kcompat.runner import check_paths
+from kcompat.pipeline.runner import check_paths
 from tests.casebuild import build
 
 if sys.version_info >= (3, 11):

@@ -31,30 +31,20 @@ def read_json_config(artifact: Artifact, path: Path) -> None:
         apply_model_config(artifact, data)
 
 
-def read_hdf5_file(artifact: Artifact, path: Path, fast: bool = True) -> None:
+def read_hdf5_file(artifact: Artifact, path: Path) -> None:
+    from kcompat.artifacts import h5meta
     from kcompat.artifacts.hdf5 import read_hdf5
 
-    if fast:
-        from kcompat.artifacts import h5meta
-
-        scratch = artifact.model_copy(deep=True)
-        try:
-            with open(path, "rb") as f:
-                read_hdf5(scratch, h5meta.open_hdf5(f))
-        except Exception as exc:  # noqa: BLE001 - Unsupported, or a damaged file: h5py decides
-            from kcompat.artifacts.h5py_child import read_isolated
-
-            read_isolated("hdf5", artifact, exc)
-        else:
-            artifact.take(scratch)
-        return
-    import h5py  # numpy and h5py cost ~130-170 ms to import: only the fallback pays it
-
+    scratch = artifact.model_copy(deep=True)
     try:
-        with h5py.File(path, "r") as handle:
-            read_hdf5(artifact, handle)
-    except (OSError, RuntimeError, KeyError) as exc:  # what h5py raises on damaged files
-        artifact.problems.append(Problem(kind="hdf5-corrupt", detail=f"{type(exc).__name__}: {exc}"[:400]))
+        with open(path, "rb") as f:
+            read_hdf5(scratch, h5meta.open_hdf5(f))
+    except Exception as exc:  # noqa: BLE001 - Unsupported, or a damaged file: h5py decides
+        from kcompat.artifacts.h5isolate import read_isolated
+
+        read_isolated("hdf5", artifact, exc)
+    else:
+        artifact.take(scratch)
 
 
 def read_saved_model(artifact: Artifact, path: Path) -> None:

@@ -57,6 +57,12 @@ def inventory(group: Any, artifact: Artifact) -> list[Weight]:
     return weights
 
 
+def fill_weights(artifact: Artifact, handle) -> None:
+    artifact.weights = [w for w in inventory(handle, artifact) if not w.name.startswith("optimizer/")]
+    if is_group(handle.get("optimizer")):
+        artifact.optimizer_weight_count = len(inventory(handle["optimizer"], artifact))
+
+
 def classify(handle: Any) -> Format:
     attrs = handle.attrs
     if "model_config" in attrs:

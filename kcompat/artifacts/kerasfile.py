@@ -8,7 +8,8 @@ import zipfile
 from pathlib import Path
 
 from kcompat.artifacts import h5meta
-from kcompat.artifacts.hdf5 import inventory
+from kcompat.artifacts.h5isolate import read_isolated
+from kcompat.artifacts.hdf5 import fill_weights
 from kcompat.artifacts.keras_config import apply_model_config
 from kcompat.model import Artifact, Problem
 
@@ -54,31 +55,8 @@ def read_weights(artifact: Artifact, path: Path, info: zipfile.ZipInfo | None = 
             else:
                 fill_weights(artifact, h5meta.open_hdf5(f, h5meta.member_offset(f, info.header_offset), info.file_size))
     except Exception as exc:  # noqa: BLE001 - Unsupported, or damaged: h5py decides, in a child process
-        from kcompat.artifacts.h5py_child import read_isolated
-
         artifact.weights, artifact.optimizer_weight_count = [], None
         read_isolated("keras-weights", artifact, exc)
-
-
-def fill_weights(artifact: Artifact, handle) -> None:
-    artifact.weights = [w for w in inventory(handle, artifact) if not w.name.startswith("optimizer/")]
-    if h5meta.is_group(handle.get("optimizer")):
-        artifact.optimizer_weight_count = len(inventory(handle["optimizer"], artifact))
-
-
-def read_weights_h5py(artifact: Artifact, path: Path) -> None:
-    """The same inventory read with h5py: a .keras zip's stored member, or a .keras directory's file."""
-    import h5py
-
-    try:
-        if path.is_dir():
-            with h5py.File(path / "model.weights.h5", "r") as handle:
-                fill_weights(artifact, handle)
-        else:
-            with zipfile.ZipFile(path) as zf, zf.open("model.weights.h5") as member, h5py.File(member, "r") as handle:
-                fill_weights(artifact, handle)
-    except Exception as exc:  # h5py raises OSError, KeyError, RuntimeError on damaged files
-        artifact.problems.append(Problem(kind="hdf5-corrupt", member="model.weights.h5", detail=str(exc)[:300]))
 
 
 def read_keras_zip(artifact: Artifact, path: Path) -> None:

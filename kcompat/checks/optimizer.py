@@ -22,63 +22,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from kcompat.checks._optimizers import Resolution, changed_hyperparameters, rejected_arguments, resolve
+from kcompat.checks._target import custom_names, loader_major, loader_name, loader_version, pool
 from kcompat.checks.base import Hit
 from kcompat.model import Artifact, Format
 
 COMPILE_FALSE = "model = keras.saving.load_model(path, compile=False)\nmodel.compile(optimizer=..., loss=..., metrics=[...])"
 
-# Keras 2.11+ registers its new-style optimizers as "Custom>Name" (some probes miss them).
-KERAS2_NEW_OPTIMIZERS = {"Adadelta", "Adafactor", "Adagrad", "Adam", "AdamW", "Adamax", "Ftrl", "Lion",
-                         "Nadam", "RMSprop", "SGD"}
-# Names Keras 2's optimizers.deserialize maps itself (keras/src/optimizers/__init__.py).
-KERAS2_OPTIMIZER_MAP = {"adadelta", "adagrad", "adam", "adamax", "nadam", "rmsprop", "sgd", "ftrl",
-                        "experimentaladadelta", "experimentaladagrad", "experimentaladam", "experimentalsgd",
-                        "lossscaleoptimizer", "lossscaleoptimizerv3", "lossscaleoptimizerv1"}
-KERAS2_LEGACY_KWARGS = {"clipnorm", "clipvalue", "lr", "decay", "global_clipnorm"}
 # Loss names Keras 2 resolved that Keras 3 no longer knows (the tf2.15 / tf_keras profiles).
 KERAS2_ONLY_LOSSES = {"logcosh", "kullback_leibler_divergence", "huber_loss", "cosine_proximity"}
 KERAS2_LOSS_REDUCTIONS_REJECTED = {"auto"}  # keras.losses.Reduction.AUTO, gone in Keras 3
-
-
-# --- the environment's Keras --------------------------------------------------------------------
-
-def legacy_keras(env) -> bool:
-    """tf.keras is tf_keras (Keras 2) here: TF_USE_LEGACY_KERAS=1 with tf_keras installed."""
-    return bool(env.tf_use_legacy_keras and env.versions.get("tf_keras"))
-
-
-def loader_major(env) -> int | None:
-    if legacy_keras(env):
-        return 2
-    return env.keras_major or env.tf_keras_major
-
-
-def loader_version(env) -> tuple[int, int]:
-    raw = env.versions.get("tf_keras" if legacy_keras(env) else "keras") or ""
-    parts = [int("".join(ch for ch in p if ch.isdigit()) or 0) for p in raw.split(".")[:2]]
-    return (parts + [0, 0])[0], (parts + [0, 0])[1]
-
-
-def loader_name(env) -> str:
-    if legacy_keras(env):
-        return f"tf_keras {env.versions.get('tf_keras')}"
-    return f"Keras {env.versions.get('keras')}"
-
-
-def pool(env):
-    return env.tf_keras_classes if legacy_keras(env) else env.keras_classes
-
-
-def custom_names(env) -> set[str]:
-    return {n for c in env.custom_objects for n in (c.name, c.registered_name) if n}
-
-
-def optimizer_classes(env):
-    return [c for c in pool(env) if c.kind == "optimizer" and c.obj_type == "class"]
-
-
-def _is_legacy_class(cls) -> bool:
-    return ".legacy" in (cls.module or "") or cls.registered_name in ("OptimizerV2",)
 
 
 def compiles_from_training_config(artifact: Artifact, env) -> bool:
@@ -98,105 +51,6 @@ def optimizer_config(artifact: Artifact) -> tuple[str | None, dict[str, Any]]:
     return t.optimizer_class, dict(t.optimizer_args or {})
 
 
-# --- how the target Keras resolves an optimizer ---------------------------------------------------
-
-class Resolution:
-    """What the env's loader builds for a saved optimizer config."""
-
-    def __init__(self, mode: str, cls=None, error: str | None = None, flavour: str = "k3"):
-        self.mode = mode  # direct | custom | fallback | fail
-        self.cls = cls
-        self.error = error
-        self.flavour = flavour  # k3 | k2new | k2legacy
-
-
-def _find(classes, name: str, legacy: bool | None = None):
-    for cls in classes:
-        if cls.name.lower() == name.lower() and (legacy is None or _is_legacy_class(cls) == legacy):
-            return cls
-    return None
-
-
-def resolve(class_name: str, config: dict[str, Any], env) -> Resolution:
-    classes = optimizer_classes(env)
-    if class_name in custom_names(env):
-        return Resolution("custom")
-    if loader_major(env) == 2:
-        return _resolve_keras2(class_name, config, env, classes)
-    cls = _find([c for c in classes if not _is_legacy_class(c)], class_name)
-    if cls is not None:
-        return Resolution("direct", cls)
-    name = config.get("name")
-    if not isinstance(name, str):
-        return Resolution("fail", error="KeyError: 'name'")
-    cls = _find([c for c in classes if not _is_legacy_class(c)], name)
-    if cls is None:
-        return Resolution("fail", error=f"ValueError: Could not interpret optimizer identifier: {name}")
-    return Resolution("fallback", cls)
-
-
-def _resolve_keras2(class_name: str, config: dict[str, Any], env, classes) -> Resolution:
-    version = loader_version(env)
-    by_registered = next((c for c in classes if c.registered_name == class_name), None)
-    if class_name.startswith("Custom>"):
-        short = class_name.split(">", 1)[1]
-        if by_registered is None and version >= (2, 11) and short in KERAS2_NEW_OPTIMIZERS:
-            by_registered = _find(classes, short, legacy=False)
-            if by_registered is None:  # Keras 2.11+ has it; this profile's probe missed the new classes
-                return Resolution("custom")
-        if by_registered is None:
-            return Resolution("fail", error=f"ValueError: Unknown optimizer: '{class_name}'")
-        return Resolution("direct", by_registered, flavour="k2new")
-    lower = class_name.lower()
-    if lower in KERAS2_OPTIMIZER_MAP:
-        if "lossscale" in lower:
-            return Resolution("custom")  # wrapper: not checked argument by argument
-        new = version >= (2, 11) and config.get("is_legacy_optimizer", True) is False
-        base = lower.replace("experimental", "")
-        cls = _find(classes, base, legacy=not new) if version >= (2, 11) else _find(classes, base)
-        if cls is None and new:
-            return Resolution("custom")  # Keras 2.11+ has it; this profile's probe missed the new classes
-        cls = cls or _find(classes, base)
-        return Resolution("direct", cls, flavour="k2new" if new else "k2legacy")
-    if by_registered is not None:
-        return Resolution("direct", by_registered, flavour="k2legacy" if _is_legacy_class(by_registered) else "k2new")
-    return Resolution("fail", error=f"ValueError: Unknown optimizer: '{class_name}'")
-
-
-def rejected_arguments(res: Resolution, config: dict[str, Any]) -> dict[str, Any]:
-    """Config keys the resolved class's constructor raises on."""
-    cls = res.cls
-    if res.mode != "direct" or cls is None:
-        return {}
-    accepted = set(cls.params) | set(cls.base_params) | {"name"}
-    if res.flavour == "k3":
-        accepted |= {"decay"}  # popped with a warning, then ignored
-    elif res.flavour == "k2new":
-        accepted |= {"lr", "is_legacy_optimizer"}
-    else:
-        accepted |= KERAS2_LEGACY_KWARGS
-    if not cls.var_kwargs and not cls.base_params and not cls.params:
-        return {}  # nothing known about this class
-    return {k: v for k, v in config.items() if k not in accepted}
-
-
-DEFAULT_LEARNING_RATE = {"sgd": 0.01}
-
-
-def _short(config: dict[str, Any], name: str = "") -> str:
-    """The saved hyperparameters that differ from a default-constructed optimizer."""
-    shown = []
-    for key in ("learning_rate", "lr", "decay", "weight_decay", "momentum"):
-        value = config.get(key)
-        if value in (None, 0, 0.0, False):
-            continue
-        if key in ("learning_rate", "lr") and isinstance(value, (int, float)) and \
-                abs(value - DEFAULT_LEARNING_RATE.get(name.lower(), 0.001)) < 1e-6:
-            continue
-        shown.append(f"{key}={value!r}")
-    return ", ".join(shown)
-
-
 # --- KC401 ----------------------------------------------------------------------------------------
 
 def optimizer_unknown(artifact: Artifact, env) -> Iterator[Hit]:
@@ -210,7 +64,7 @@ def optimizer_unknown(artifact: Artifact, env) -> Iterator[Hit]:
         return
     where = loader_name(env)
     if res.mode == "fallback":
-        lost = _short(config, res.cls.name)
+        lost = changed_hyperparameters(config, res.cls.name)
         message = (f"optimizer class {class_name!r} is unknown to {where}: load_model(compile=True) does not fail, "
                    f"it silently builds a default {res.cls.name}() from the config's name, so the saved "
                    f"hyperparameters{f' ({lost})' if lost else ''} and the saved optimizer state are dropped")

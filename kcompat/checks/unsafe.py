@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from kcompat.checks.base import Hit
-from kcompat.checks.optimizer import loader_major, loader_name, loader_version
+from kcompat.checks._target import loader_major, loader_name, loader_version
 from kcompat.model import Artifact, Format
 
 KERAS_PACKAGES = ("keras", "tf_keras", "tensorflow", "keras_hub", "keras_cv", "keras_nlp", "tensorflow_text")

@@ -1,4 +1,7 @@
-"""Typed run configuration. Command-line flags and config files both end up here."""
+"""Typed run configuration (``RunConfig``); ``settings`` finds and validates config files.
+
+Command-line flags and config files both end up in a ``RunConfig``.
+"""
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-PROFILES_DIR = Path(__file__).resolve().parent.parent / "profiles"
+PROFILES_DIR = Path(__file__).resolve().parent / "profiles"
 
 
 def shipped() -> dict[str, Path]:

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import re
-from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -22,6 +20,8 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
 from kcompat.model import Artifact, ArtifactReport, Finding, Layer, Report, Severity
+from kcompat.report.html_grid import loads_grid
+from kcompat.report.rule_docs import rule_views
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -84,186 +84,6 @@ def is_custom(layer: Layer) -> bool:
         top = layer.module.split(".", 1)[0]
         return not (top in BUILTIN_PACKAGES or layer.module.startswith(BUILTIN_MODULE_PREFIXES))
     return layer.class_name not in BUILTIN_CLASSES
-
-
-# ---------------------------------------------------------------------------------------
-# The loader x strategy grid
-
-# Canonical order; loaders and strategies not listed here follow in order of appearance.
-LOADER_ORDER = ("keras", "keras-nocompile", "tf_keras", "tf_saved_model", "tfsmlayer", "config+weights")
-STRATEGY_ORDER = ("default", "one-device-cpu", "one-device-gpu", "mirrored", "multi-worker")
-STATUSES = {  # status -> (css class, label, legend text)
-    "ok": ("st-ok", "ok", "loaded (and ran)"),
-    "error": ("st-error", "error", "raised an exception"),
-    "crash": ("st-crash", "crash", "the process died"),
-    "timeout": ("st-timeout", "timeout", "ran past its time limit"),
-    "oom": ("st-oom", "oom", "ran out of memory"),
-    "skipped": ("st-skipped", "skipped", "not applicable here"),
-    "refused-unsafe": ("st-refused", "refused", "refused: unsafe content"),
-}
-UNKNOWN_STATUS = ("st-other", None, "other status")
-MESSAGE_CHARS = 90
-
-
-def ordered(seen: Iterable[str], canonical: tuple[str, ...]) -> list[str]:
-    unique = list(dict.fromkeys(seen))
-    return [c for c in canonical if c in unique] + [s for s in unique if s not in canonical]
-
-
-def fmt_seconds(value: Any) -> str:
-    if not isinstance(value, (int, float)):
-        return ""
-    return f"{value:.2f} s" if value < 10 else f"{value:.1f} s"
-
-
-def fmt_diff(value: Any) -> str:
-    if not isinstance(value, (int, float)):
-        return ""
-    return "Δ 0" if value == 0 else f"Δ {value:.1e}"
-
-
-def shorten(text: str, limit: int = MESSAGE_CHARS) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def load_cell(attempt: dict[str, Any]) -> dict[str, Any]:
-    status = str(attempt.get("status") or "")
-    css, label, _ = STATUSES.get(status, UNKNOWN_STATUS)
-    message = str(attempt.get("message") or "")
-    return {
-        "empty": False,
-        "status": status,
-        "css": css,
-        "label": label or status or "?",
-        "time": fmt_seconds(attempt.get("wall_s")),
-        "diff": fmt_diff(attempt.get("max_abs_diff")),
-        "code": str(attempt.get("code") or ""),
-        "message": shorten(message) if message else "",
-        "title": message,
-    }
-
-
-EMPTY_CELL = {"empty": True, "css": "st-none", "label": "—", "status": "", "time": "", "diff": "",
-              "code": "", "message": "", "title": "not attempted"}
-
-
-def loads_grid(loads: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """Turn guarded-load attempts into a grid: rows = loaders, columns = strategies.
-
-    Each attempt is a dict with at least ``loader``, ``strategy`` and ``status``; ``wall_s``,
-    ``max_abs_diff``, ``code`` and ``message`` are shown when present. A later attempt for the
-    same (loader, strategy) replaces an earlier one. Returns None when there are no attempts.
-    """
-    attempts = [a for a in loads if isinstance(a, dict)]
-    if not attempts:
-        return None
-    cells: dict[tuple[str, str], dict[str, Any]] = {}
-    for attempt in attempts:
-        cells[(str(attempt.get("loader") or "?"), str(attempt.get("strategy") or "?"))] = load_cell(attempt)
-    loaders = ordered((k[0] for k in cells), LOADER_ORDER)
-    strategies = ordered((k[1] for k in cells), STRATEGY_ORDER)
-    counts: dict[str, int] = {}
-    for cell in cells.values():
-        counts[cell["status"]] = counts.get(cell["status"], 0) + 1
-    legend = [{"css": css, "label": label, "text": text, "count": counts.get(status, 0)}
-              for status, (css, label, text) in STATUSES.items() if counts.get(status)]
-    return {
-        "strategies": strategies,
-        "rows": [{"loader": loader, "cells": [cells.get((loader, s), EMPTY_CELL) for s in strategies]}
-                 for loader in loaders],
-        "legend": legend,
-        "summary": ", ".join(f"{n} {status or '?'}" for status, n in sorted(counts.items())),
-    }
-
-
-# ---------------------------------------------------------------------------------------
-# Rule docs: a tiny Markdown subset turned into blocks of spans, escaped by the template.
-
-INLINE_RE = re.compile(r"`([^`]+)`|\[([^\]]+)\]\((https?://[^)\s]+)\)|(https?://[^\s)>\]]+)")
-
-
-def spans(text: str) -> list[dict[str, str]]:
-    out: list[dict[str, str]] = []
-    pos = 0
-    for m in INLINE_RE.finditer(text):
-        if m.start() > pos:
-            out.append({"kind": "text", "text": text[pos:m.start()]})
-        if m.group(1) is not None:
-            out.append({"kind": "code", "text": m.group(1)})
-        elif m.group(2) is not None:
-            out.append({"kind": "link", "text": m.group(2), "href": m.group(3)})
-        else:
-            out.append({"kind": "link", "text": m.group(4), "href": m.group(4)})
-        pos = m.end()
-    if pos < len(text):
-        out.append({"kind": "text", "text": text[pos:]})
-    return out
-
-
-def markdown_blocks(doc: str) -> list[dict[str, Any]]:
-    """Headings (##, ###), fenced code, bullet lists and paragraphs; the top '# ' title is dropped."""
-    blocks: list[dict[str, Any]] = []
-    para: list[str] = []
-    items: list[str] = []
-
-    def flush() -> None:
-        if para:
-            blocks.append({"kind": "p", "spans": spans(" ".join(para))})
-            para.clear()
-        if items:
-            blocks.append({"kind": "ul", "entries": [spans(i) for i in items]})
-            items.clear()
-
-    lines = doc.splitlines()
-    i = 0
-    while i < len(lines):
-        line = lines[i]
-        stripped = line.strip()
-        if stripped.startswith("```"):
-            flush()
-            code: list[str] = []
-            i += 1
-            while i < len(lines) and not lines[i].strip().startswith("```"):
-                code.append(lines[i])
-                i += 1
-            blocks.append({"kind": "pre", "text": "\n".join(code)})
-        elif stripped.startswith("# "):
-            flush()
-        elif stripped.startswith("#"):
-            flush()
-            blocks.append({"kind": "h", "text": stripped.lstrip("#").strip()})
-        elif stripped.startswith(("- ", "* ")):
-            if para:
-                flush()
-            items.append(stripped[2:].strip())
-        elif not stripped:
-            flush()
-        elif items and line.startswith("  "):
-            items[-1] += " " + stripped
-        else:
-            if items:
-                flush()
-            para.append(stripped)
-        i += 1
-    flush()
-    return blocks
-
-
-def rule_views(codes: Iterable[str]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    from kcompat.catalog import load_catalog
-
-    catalog = load_catalog()
-    docs = []
-    found = {}
-    for code in sorted(set(codes)):
-        rule = catalog.get(code)
-        if rule is None:
-            continue
-        found[code] = rule
-        docs.append({"code": rule.code, "name": rule.name, "anchor": rule.anchor, "title": rule.title,
-                     "severity": rule.severity.value, "family": rule.family, "blocks": markdown_blocks(rule.doc)})
-    return docs, found
 
 
 # ---------------------------------------------------------------------------------------
