@@ -38,6 +38,11 @@ class Format(str, Enum):
     json_config = "json-config"
     lfs_pointer = "lfs-pointer"
     tflite = "tflite"
+    tfjs_layers = "tfjs-layers"  # TF.js Layers model: model.json with modelTopology and weight shards
+    tfjs_graph = "tfjs-graph"  # TF.js Graph model: model.json with a GraphDef topology
+    graphdef = "graphdef"  # a TF1 (frozen) GraphDef .pb
+    metagraph = "metagraph"  # a TF1 MetaGraphDef .meta (a checkpoint's graph, or a SessionBundle export)
+    numpy = "numpy"  # a NumPy .npy array or .npz archive
     zip_other = "zip-other"
     empty = "empty"
     unknown = "unknown"
@@ -119,6 +124,8 @@ class SavedModelFacts(_Model):
     object_identifiers: list[str] = Field(default_factory=list)
     slot_variable_count: int = 0
     variable_count: int = 0
+    object_graph_nodes: int = 0  # 0: a TF1 SavedModel (SavedModelBuilder, Estimator export) with no object graph
+    graph_variables: int = 0  # variable ops in the top-level GraphDef (what a TF1 SavedModel restores)
     has_keras_metadata: bool = False
     bare_keras_objects: int = 0  # Keras 2 user objects (_tf_keras_*) with no inline metadata
     keras_metadata_identifiers: list[str] = Field(default_factory=list)

@@ -13,6 +13,7 @@ from kcompat.artifacts.keras_config import apply_model_config, collect_objects, 
 from kcompat.model import Artifact, Problem, SavedModelFacts, Signature, TensorSpec
 
 MAX_PB_BYTES = 2 * 1024**3  # protobuf's own message size limit
+VARIABLE_OPS = {"VariableV2", "Variable", "VarHandleOp", "VariableV1"}
 
 
 def parse_saved_model(path: Path):
@@ -86,6 +87,8 @@ def read_saved_model(artifact: Artifact, path: Path) -> None:
                 inputs={k: tensor_spec(v) for k, v in sorted(sig.inputs.items())},
                 outputs={k: tensor_spec(v) for k, v in sorted(sig.outputs.items())},
             ))
+        facts.graph_variables += sum(node.op in VARIABLE_OPS for node in meta_graph.graph_def.node)
+        facts.object_graph_nodes += len(meta_graph.object_graph_def.nodes)
         for node in meta_graph.object_graph_def.nodes:
             facts.slot_variable_count += len(node.slot_variables)
             facts.variable_count += node.HasField("variable")

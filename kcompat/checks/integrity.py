@@ -92,8 +92,15 @@ def checkpoint_not_model(artifact: Artifact, env) -> Iterator[Hit]:
 
 def savedmodel_variables_missing(artifact: Artifact, env) -> Iterator[Hit]:
     sm = artifact.saved_model
-    if sm is not None and not sm.has_variables_dir and sm.variable_count:
+    if sm is None or sm.has_variables_dir:
+        return
+    if sm.variable_count:
         yield Hit(f"the object graph has {sm.variable_count} variables but variables/ is missing",
+                  location="variables/", fix="Copy the whole SavedModel directory, including variables/.")
+    elif not sm.object_graph_nodes and sm.graph_variables:
+        # A TF1 SavedModel has no object graph: its restore op reads every graph variable from variables/.
+        yield Hit(f"the graph has {sm.graph_variables} variable op(s) but variables/ is missing: restoring them "
+                  "fails ('Graph execution error' / NotFoundError)",
                   location="variables/", fix="Copy the whole SavedModel directory, including variables/.")
 
 

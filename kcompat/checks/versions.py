@@ -251,3 +251,20 @@ def savedmodel_no_keras_metadata(artifact: Artifact, env: Environment) -> Iterat
         location="keras_metadata.pb",
         fix="loaded = tf.saved_model.load(path); outputs = loaded.signatures['serving_default'](**inputs)",
     )
+
+
+def savedmodel_tf1(artifact: Artifact, env: Environment) -> Iterator[Hit]:
+    sm = artifact.saved_model
+    # tf_keras reads the root of the object graph (object_graph_def.nodes[0]) before anything else, so a
+    # SavedModel with no object graph raises IndexError (tf_keras/src/saving/legacy/saved_model/load.py).
+    if (artifact.format is not Format.saved_model or sm is None or sm.object_graph_nodes
+            or not sm.signatures and not sm.ops or R.keras_major(env) != 2):
+        return
+    version = f" (saved by TF {sm.tensorflow_version})" if sm.tensorflow_version else ""
+    yield Hit(
+        f"a TF1 SavedModel with no object graph{version}, as SavedModelBuilder and Estimator exports write: "
+        f"{R.keras_label(env)} load_model fails with 'IndexError: list index out of range'; "
+        "tf.saved_model.load and TF Serving load it",
+        location="saved_model.pb",
+        fix="loaded = tf.saved_model.load(path); outputs = loaded.signatures['serving_default'](**inputs)",
+    )
