@@ -7,10 +7,10 @@ import re
 import traceback
 from pathlib import Path
 
-from kcompat.artifacts.detect import detect, discover
+from kcompat.artifacts.detect import detect, discover, special_kind
 from kcompat.artifacts.kerasfile import load_json, read_keras_dir, read_keras_zip
 from kcompat.artifacts.keras_config import apply_model_config
-from kcompat.model import Artifact, Format, Problem
+from kcompat.model import Artifact, Format, Problem, scrub
 
 __all__ = ["detect", "discover", "read_artifact"]
 
@@ -59,7 +59,22 @@ def read_checkpoint(artifact: Artifact, path: Path) -> None:
     read(artifact, path)
 
 
+def read_tfjs(artifact: Artifact, path: Path) -> None:
+    from kcompat.artifacts.foreign import read_tfjs as read
+
+    read(artifact, path)
+
+
+def read_numpy(artifact: Artifact, path: Path) -> None:
+    from kcompat.artifacts.foreign import read_numpy as read
+
+    read(artifact, path)
+
+
 READERS = {
+    Format.tfjs_layers: read_tfjs,
+    Format.tfjs_graph: read_tfjs,
+    Format.numpy: read_numpy,
     Format.hdf5_other: read_hdf5_file,
     Format.keras_zip: read_keras_zip,
     Format.keras_dir: read_keras_dir,
@@ -79,6 +94,10 @@ def read_artifact(path: Path) -> Artifact:
     """Never raises for bad input: what cannot be read becomes a Problem on the Artifact."""
     fmt = detect(path)
     artifact = Artifact(path=str(path), format=fmt)
+    special = special_kind(path)
+    if special is not None:  # never opened: a FIFO would block the run until a writer came
+        artifact.problems.append(Problem(kind="unreadable", detail=f"{path.name} is {special}, not a regular file"))
+        return scrub(artifact)
     try:
         if path.is_file():
             artifact.size_bytes = path.stat().st_size
@@ -97,4 +116,4 @@ def read_artifact(path: Path) -> Artifact:
         artifact.keras_major = int(major) if major.isdigit() else None
     if not artifact.tensorflow_version and artifact.saved_model:
         artifact.tensorflow_version = artifact.saved_model.tensorflow_version
-    return artifact
+    return scrub(artifact)  # names and config strings enter the model here, made safe for every output

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import zipfile
 from pathlib import Path
 
@@ -15,6 +16,8 @@ TABLE_MAGIC = (0xDB4775248B80FB57).to_bytes(8, "little")  # TF tensor-bundle ind
 KERAS_ZIP_MEMBERS = {"config.json", "metadata.json", "model.weights.h5"}
 SAVED_MODEL_FILES = ("saved_model.pb", "saved_model.pbtxt")
 JSON_SNIFF_LIMIT = 64 * 1024 * 1024
+NPY_MAGIC = b"\x93NUMPY"
+IDENTIFIER = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_>.")
 MODEL_SUFFIXES = {".h5", ".hdf5", ".keras", ".pb", ".pbtxt", ".tflite", ".index", ".ckpt", ".weights"}
 
 
@@ -54,7 +57,23 @@ def checkpoint_prefix(path: Path) -> Path | None:
     return None
 
 
+SPECIAL_KINDS = ((stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISSOCK, "a socket"),
+                 (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"))
+
+
+def special_kind(path: Path) -> str | None:
+    """What a path is when it is not a regular file or folder, from stat alone: opening a FIFO
+    blocks until a writer comes, and reading a device may never end."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return None
+    return next((what for test, what in SPECIAL_KINDS if test(mode)), None)
+
+
 def detect(path: Path) -> Format:
+    if special_kind(path) is not None:
+        return Format.unreadable
     if path.is_dir():
         if is_saved_model_dir(path):
             return Format.saved_model
@@ -92,9 +111,11 @@ def detect(path: Path) -> Format:
         return Format.tf_checkpoint
     if path.name == "checkpoint" and head.lstrip().startswith(b"model_checkpoint_path"):
         return Format.tf_checkpoint
-    if head.lstrip()[:1] in (b"{", b"[") and size <= JSON_SNIFF_LIMIT and looks_like_model_json(path):
-        return Format.json_config
-    return Format.unknown
+    if head.startswith(NPY_MAGIC):
+        return Format.numpy
+    if head.lstrip()[:1] in (b"{", b"[") and size <= JSON_SNIFF_LIMIT:
+        return json_format(path)
+    return graph_format(head, path)
 
 
 def zip_format(path: Path) -> Format:
@@ -105,21 +126,100 @@ def zip_format(path: Path) -> Format:
         return Format.keras_zip if path.suffix == ".keras" else Format.zip_other
     if "config.json" in names and names & {"metadata.json", "model.weights.h5"}:
         return Format.keras_zip
+    if names and all(n.endswith(".npy") for n in names) and path.suffix != ".keras":
+        return Format.numpy  # np.savez writes a zip of .npy members
     if path.suffix == ".keras" and names & KERAS_ZIP_MEMBERS:
         return Format.keras_zip  # a damaged .keras: the reader names what is missing
     return Format.zip_other
 
 
-def looks_like_model_json(path: Path) -> bool:
+def json_format(path: Path) -> Format:
+    """A model config (``to_json()`` or ``get_config()``), a TF.js model.json, or neither."""
     try:
         data = json.loads(path.read_bytes())
     except (ValueError, OSError, RecursionError):
-        return False
-    return isinstance(data, dict) and "class_name" in data and "config" in data
+        return Format.unknown
+    if not isinstance(data, dict):
+        return Format.unknown
+    if isinstance(data.get("modelTopology"), dict) or "weightsManifest" in data:
+        topology = data.get("modelTopology") or {}
+        if data.get("format") == "graph-model" or "node" in topology or "library" in topology:
+            return Format.tfjs_graph
+        return Format.tfjs_layers
+    if "class_name" in data and "config" in data:
+        return Format.json_config
+    if isinstance(data.get("layers"), list) and "name" in data:  # model.get_config(): no class_name wrapper
+        return Format.json_config
+    return Format.unknown
 
 
-def discover(root: Path) -> list[Path]:
-    """The artifacts under a directory: a SavedModel, unzipped .keras or checkpoint directory is one."""
+def varint(data: bytes, pos: int) -> tuple[int, int]:
+    value = shift = 0
+    while pos < len(data) and shift < 64:
+        byte = data[pos]
+        value |= (byte & 0x7F) << shift
+        pos += 1
+        if byte < 0x80:
+            return value, pos
+        shift += 7
+    return -1, len(data)
+
+
+def field(data: bytes, pos: int, tag: int) -> tuple[int, int] | None:
+    """(start, end) of the length-delimited protobuf field ``tag`` at ``pos``, or None."""
+    if pos >= len(data) or data[pos] != tag:
+        return None
+    length, start = varint(data, pos + 1)
+    return (start, start + length) if length >= 0 else None
+
+
+def is_identifier(raw: bytes) -> bool:
+    return 0 < len(raw) <= 256 and all(c in IDENTIFIER for c in raw)
+
+
+def graph_format(head: bytes, path: Path) -> Format:
+    """A TF1 GraphDef (``.pb``) or MetaGraphDef (``.meta``), told by the shape of their first fields.
+
+    A GraphDef starts with a NodeDef (field 1) whose own fields 1 and 2 are the node's name and its op,
+    an identifier. A MetaGraphDef starts with its MetaInfoDef (field 1), then its GraphDef (field 2).
+    """
+    node = field(head, 0, 0x0A)
+    if node is None:
+        return Format.unknown
+    name = field(head, node[0], 0x0A)
+    if name is not None and name[1] <= len(head):
+        op = field(head, name[1], 0x12)
+        if op is not None and op[1] <= len(head) and is_identifier(head[op[0]:op[1]]) and head[name[0]:name[1]]:
+            return Format.graphdef
+    if path.suffix in (".meta", ".pb"):
+        try:
+            with path.open("rb") as fh:
+                fh.seek(node[1])
+                after = fh.read(1)
+        except OSError:
+            return Format.unknown
+        if after == b"\x12":
+            return Format.metagraph
+    return Format.unknown
+
+
+def skip_reason(path: Path, name: str) -> str | None:
+    """Why an entry of a walked folder is not looked at, from lstat alone; None to look at it."""
+    if os.path.islink(path):
+        return "symbolic link, not followed"
+    if name.startswith("."):
+        return "hidden folder, not searched" if path.is_dir() else "hidden file"
+    return None
+
+
+def discover(root: Path, skipped: list[tuple[Path, str]] | None = None) -> list[Path]:
+    """The artifacts under a directory: a SavedModel, unzipped .keras or checkpoint directory is one.
+
+    Every other entry is appended to ``skipped`` with the reason, so that a report can account for
+    each entry it was given. A special file (FIFO, socket, device) counts as an artifact: it gets
+    its own finding, and it is never opened.
+    """
+    skipped = [] if skipped is None else skipped
     if not root.is_dir() or detect(root) is not Format.unknown:
         return [root]
     found: list[Path] = []
@@ -129,9 +229,10 @@ def discover(root: Path) -> list[Path]:
         keep = []
         for d in dirnames:
             sub = here / d
-            if d.startswith(".") or sub.is_symlink():
-                continue
-            if detect(sub) is not Format.unknown:
+            why = skip_reason(sub, d)
+            if why:
+                skipped.append((sub, why))
+            elif detect(sub) is not Format.unknown:
                 found.append(sub)
             else:
                 keep.append(d)
@@ -139,7 +240,12 @@ def discover(root: Path) -> list[Path]:
         prefixes: set[str] = set()
         for name in sorted(filenames):
             file = here / name
-            if name.startswith(".") or file.is_symlink():
+            why = skip_reason(file, name)
+            if why:
+                skipped.append((file, why))
+                continue
+            if special_kind(file) is not None:
+                found.append(file)
                 continue
             prefix = checkpoint_prefix(file)
             if prefix is not None:
@@ -150,4 +256,18 @@ def discover(root: Path) -> list[Path]:
             fmt = detect(file)
             if fmt is not Format.unknown or file.suffix.lower() in MODEL_SUFFIXES:
                 found.append(file)
+            else:
+                skipped.append((file, not_model_reason(file)))
     return found
+
+
+def not_model_reason(path: Path) -> str:
+    """What a file that is not a model artifact looks like, in a few words."""
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(64)
+    except OSError as exc:
+        return f"not read: {exc.strerror or exc}"
+    if head.lstrip()[:1] in (b"{", b"["):
+        return "JSON, not a model config"
+    return "not a model artifact"

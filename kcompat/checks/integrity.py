@@ -117,16 +117,45 @@ def checkpoint_index_corrupt(artifact: Artifact, env) -> Iterator[Hit]:
                       fix="Re-copy the .index and every .data-* shard together; they must come from the same save.")
 
 
+TFJS_LAYERS_FIX = ("pip install tensorflowjs && tensorflowjs_converter --input_format=tfjs_layers_model "
+                   "--output_format=keras {path} model.h5   # then keras.saving.load_model('model.h5')")
+OUT_OF_SCOPE = {
+    Format.tflite: ("a TFLite flatbuffer", "interpreter = tf.lite.Interpreter(model_path='{path}'); interpreter.allocate_tensors()"),
+    Format.zip_other: ("a zip archive that is not a .keras file", "Unpack it and point kcompat at the model inside."),
+    Format.tfjs_layers: ("a TF.js Layers model (model.json plus weight shards); Keras cannot load it", TFJS_LAYERS_FIX),
+    Format.tfjs_graph: ("a TF.js Graph model; no converter turns it back into a Keras model",
+                        "Load it in JavaScript with tf.loadGraphModel('{path}'), or convert the SavedModel it was made "
+                        "from instead."),
+    Format.graphdef: ("a TF1 GraphDef (a frozen graph); Keras cannot load it, and neither can tf.saved_model.load",
+                      "graph_def = tf.compat.v1.GraphDef(); graph_def.ParseFromString(open('{path}', 'rb').read())\n"
+                      "fn = tf.compat.v1.wrap_function(lambda: tf.compat.v1.import_graph_def(graph_def, name=''), [])"),
+    Format.metagraph: ("a TF1 MetaGraphDef (.meta): the graph of a TF1 checkpoint or SessionBundle export, not a model",
+                       "with tf.compat.v1.Session() as sess:\n"
+                       "    saver = tf.compat.v1.train.import_meta_graph('{path}')\n"
+                       "    saver.restore(sess, '{prefix}')   # the checkpoint prefix beside it"),
+    Format.numpy: ("NumPy arrays, not a model", "arrays = numpy.load('{path}')  # then model.set_weights(...) on a model built in code"),
+}
+
+
 def format_out_of_scope(artifact: Artifact, env) -> Iterator[Hit]:
-    described = {
-        Format.tflite: ("a TFLite flatbuffer", "Use tf.lite.Interpreter(model_path=...) to run it; Keras cannot load it."),
-        Format.zip_other: ("a zip archive that is not a .keras file", "Unpack it and point kcompat at the model inside."),
-        Format.hdf5_other: ("an HDF5 file without Keras model or weights attributes",
-                            "Check that this is the right file; Keras writes model_config or layer_names attributes."),
-    }
-    if artifact.format in described and not artifact.problems:
-        what, fix = described[artifact.format]
-        yield Hit(f"{artifact.path} is {what}; kcompat does not check this format", fix=fix)
+    if artifact.format not in OUT_OF_SCOPE or artifact.problems:
+        return
+    what, fix = OUT_OF_SCOPE[artifact.format]
+    missing = artifact.notes.get("tfjs", {}).get("missing_shards") if artifact.format in (Format.tfjs_layers, Format.tfjs_graph) else None
+    if missing:
+        what += f"; {len(missing)} weight shard(s) it names are missing ({', '.join(missing[:3])})"
+    prefix = artifact.path[: -len(".meta")] if artifact.path.endswith(".meta") else artifact.path
+    yield Hit(f"{artifact.path} is {what}; kcompat does not check this format",
+              fix=fix.format(path=artifact.path, prefix=prefix))
+
+
+def hdf5_not_keras(artifact: Artifact, env) -> Iterator[Hit]:
+    if artifact.format is Format.hdf5_other and not artifact.problems:
+        yield Hit(f"{artifact.path} is an HDF5 file with neither model_config nor layer_names nor Keras 3 weight "
+                  "groups: every Keras loader rejects it ('No model config found in the file')",
+                  fix="Check that this is the right file: Keras writes model_config (model.save) or layer_names "
+                      "(save_weights). If it holds weights saved another way, read them with h5py and assign them "
+                      "with layer.set_weights on a model built in code.")
 
 
 def unrecognised_file(artifact: Artifact, env) -> Iterator[Hit]:

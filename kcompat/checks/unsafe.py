@@ -105,3 +105,14 @@ def foreign_module(artifact: Artifact, env) -> Iterator[Hit]:
             fix=(f"Trusted file: import {module.split('.')[0]!r} yourself and pass the object, e.g. "
                  f"load_model(path, custom_objects={{{name.split('>')[-1]!r}: ...}}); untrusted file: do not load it."),
             evidence={"module": module, "name": name}, key=f"{location}:{module}")
+
+
+def numpy_pickle(artifact: Artifact, env) -> Iterator[Hit]:
+    pickled = [a["name"] for a in artifact.notes.get("numpy", []) if a.get("object")]
+    if pickled:
+        yield Hit(f"{len(pickled)} NumPy array(s) with an object dtype ({', '.join(pickled[:5])}): they are pickles, so "
+                  "numpy.load refuses them ('Object arrays cannot be loaded when allow_pickle=False'), and "
+                  "allow_pickle=True runs whatever code the file carries",
+                  location=pickled[0],
+                  fix="Do not load it unless you trust its source. Re-save the arrays with a numeric dtype "
+                      "(numpy.save(path, array.astype('float32'))), or as a .keras / .weights.h5 file.")
