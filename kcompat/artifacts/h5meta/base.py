@@ -21,6 +21,8 @@ class Reader:
         self.so = self.sl = 8  # sizes of offsets and lengths, from the superblock
         self.eoa = size
         self.heaps: dict[int, bytes] = {}
+        self.headers: dict[int, list] = {}  # object header address -> its messages
+        self.fheaps: dict[int, object] = {}  # fractal heap address -> FractalHeap
 
     def read(self, addr: int, n: int) -> bytes:
         if addr < 0 or n < 0 or addr + n > min(self.eoa, self.size):

@@ -4,9 +4,11 @@
 from __future__ import annotations
 
 import math
+import struct
 from typing import Any
 
 from kcompat.artifacts.h5meta.base import Reader, Unsupported, uint
+from kcompat.artifacts.h5meta.headers import shared
 from kcompat.artifacts.h5meta.heaps import global_heap
 
 
@@ -27,6 +29,22 @@ def shape(r: Reader, body: bytes) -> tuple[int, ...]:
 
 # IEEE layouts as (size, exponent bits, mantissa bits): anything else (bfloat16...) goes to h5py.
 FLOATS = {(2, 5, 10): "float16", (4, 8, 23): "float32", (8, 11, 52): "float64"}
+NUMBERS = {"int8": "b", "uint8": "B", "int16": "h", "uint16": "H", "int32": "i", "uint32": "I", "int64": "q",
+           "uint64": "Q", "float64": "d"}  # attribute values decoded here, as struct formats
+
+
+# h5py's bool: an enum of int8 with FALSE = 0 and TRUE = 1 (datatype version 1, names padded to 8)
+BOOL = bytes.fromhex("1802000001000000" "1008000001000000" "00000800") + b"FALSE\0\0\0TRUE\0\0\0\0\x00\x01"
+
+
+def dataset_dtype(body: bytes) -> str:
+    """What h5py prints for a dataset's dtype (``str(ds.dtype)``)."""
+    if body.startswith(BOOL):
+        return "bool"
+    kind, size, _ = dtype(body)
+    if kind == "fixed-string":
+        return f"|S{size}"
+    return "object" if kind == "vlen-string" else kind
 
 
 def dtype(body: bytes) -> tuple[str, int, int]:
@@ -62,6 +80,8 @@ def attribute(r: Reader, body: bytes) -> tuple[str, bytes, bytes, bytes]:
         pad, pos = (lambda n: n), 8 + (version == 3)
     else:
         raise Unsupported(f"attribute message version {version}")
+    if version >= 2 and body[1] & ~0x03:
+        raise Unsupported("attribute message flags")
     name = body[pos : pos + name_n]
     if not name.endswith(b"\0") or b"\0" in name[:-1]:
         raise Unsupported("attribute name length disagrees with its terminator")
@@ -71,6 +91,10 @@ def attribute(r: Reader, body: bytes) -> tuple[str, bytes, bytes, bytes]:
     pos += pad(type_n)
     ds = body[pos : pos + space_n]
     pos += pad(space_n)
+    if version >= 2 and body[1] & 0x01:  # a committed datatype
+        dt = shared(r, 0x03, dt)
+    if version >= 2 and body[1] & 0x02:
+        ds = shared(r, 0x01, ds)
     try:
         text = name.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -111,11 +135,15 @@ class Attrs:
             if step * count > len(data):
                 raise Unsupported("attribute data is short")
             items = [self.vlen(data[i * step : (i + 1) * step]) for i in range(count)]
+        elif kind in NUMBERS:  # floats narrower than 64 bits print differently from numpy's: h5py's
+            if size * count > len(data):
+                raise Unsupported("attribute data is short")
+            items = list(struct.unpack(f"<{count}{NUMBERS[kind]}", data[: size * count]))
         else:
             raise Unsupported(f"{kind} attribute values are left to h5py")
         if dims:
             return items, "ndarray"
-        return items[0], ("bytes_" if kind == "fixed-string" else "str")
+        return items[0], {"fixed-string": "bytes_", "vlen-string": "str"}.get(kind, kind)
 
     def vlen(self, ref: bytes) -> str:
         length, collection, index = uint(ref, 0, 4), uint(ref, 4, self.r.so), uint(ref, 4 + self.r.so, 4)
