@@ -306,3 +306,25 @@ def test_checking_h5_and_keras_imports_neither_h5py_nor_numpy():
             "print(sorted(m for m in ('h5py', 'numpy', 'google.protobuf') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True).stdout
     assert out.strip().splitlines()[-1] == "[]"
+
+
+def test_one_h5py_worker_reads_the_refused_files_and_a_crash_costs_only_its_file(tmp_path):
+    from kcompat.artifacts.h5isolate import WORKER
+
+    refused = []
+    for i in range(3):
+        refused.append(keras_like(tmp_path / f"soft{i}.h5"))
+        soft_link(refused[-1])
+    data = bytearray((FIXTURES / "keras3.15-tf2.21" / "seq_compiled.h5").read_bytes())
+    data[857] ^= 1 << 3  # crashes libhdf5 (see the test above)
+    crash = tmp_path / "crash.h5"
+    crash.write_bytes(bytes(data))
+    pids, artifacts = [], []
+    for path in [refused[0], refused[1], crash, refused[2]]:
+        artifacts.append(Artifact(path=str(path), format=Format.hdf5_other))
+        read_hdf5_file(artifacts[-1], path)
+        pids.append(WORKER.proc.pid if WORKER.proc else None)
+    assert pids[0] == pids[1] and pids[2] is None and pids[3] not in (None, pids[0])
+    assert [bool(a.problems) for a in artifacts] == [False, False, True, False]
+    assert "SIGSEGV" in artifacts[2].problems[0].detail
+    assert all(a.weights and a.notes["hdf5_reader"] == "h5py (Unsupported: soft link)" for a in artifacts[::3])

@@ -1,13 +1,14 @@
 """Read HDF5 metadata with h5py: the fallback for files the fast reader (h5meta) gives up.
 
 Only ever run in a child process (``h5isolate``), since libhdf5 can crash on a damaged file:
-``python -m kcompat.artifacts.h5read KIND`` reads the Artifact as JSON on stdin and writes it back
-filled in. KIND is ``hdf5`` (a file) or ``keras-weights`` (a .keras zip's or directory's
-``model.weights.h5``).
+``python -m kcompat.artifacts.h5read`` reads requests as JSON lines on stdin, ``{"kind": KIND,
+"artifact": {...}}``, and writes each Artifact back filled in, one line each. KIND is ``hdf5`` (a
+file) or ``keras-weights`` (a .keras zip's or directory's ``model.weights.h5``).
 """
 
 from __future__ import annotations
 
+import json
 import sys
 import zipfile
 from pathlib import Path
@@ -47,12 +48,15 @@ READERS = {"hdf5": read_hdf5_h5py, "keras-weights": read_weights_h5py}
 
 
 def main() -> int:
-    artifact = Artifact.model_validate_json(sys.stdin.read())
-    try:
-        READERS[sys.argv[1]](artifact, Path(artifact.path))
-    except Exception as exc:  # as read_artifact does in-process: a reader bug is a finding
-        artifact.problems.append(reader_error(exc))
-    sys.stdout.write(artifact.model_dump_json())
+    for line in sys.stdin:
+        request = json.loads(line)
+        artifact = Artifact.model_validate(request["artifact"])
+        try:
+            READERS[request["kind"]](artifact, Path(artifact.path))
+        except Exception as exc:  # as read_artifact does in-process: a reader bug is a finding
+            artifact.problems.append(reader_error(exc))
+        sys.stdout.write(artifact.model_dump_json() + "\n")
+        sys.stdout.flush()
     return 0
 
 
