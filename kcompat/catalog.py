@@ -31,6 +31,13 @@ FAMILIES = {
     "7": "unsafe content", "8": "guarded-load results",
 }
 CHECKS_PACKAGE = "kcompat.checks"
+# When in a load a rule's error is hit: loaders read the file, decide its format, rebuild the model from
+# its config layer by layer, restore weights, compile, then run. The first error a load raises is the
+# earliest stage's, so reports list errors in this order ("To fix the first error" is the one a real
+# load meets first). A rule's `stage` front-matter key overrides its family's default.
+STAGES = ("file", "format", "config", "weights", "compile", "run")
+FAMILY_STAGE = {"1": "file", "2": "format", "3": "config", "4": "compile", "5": "config", "6": "run",
+                "7": "config", "8": "run"}
 
 
 class Rule(BaseModel):
@@ -44,6 +51,7 @@ class Rule(BaseModel):
     needs_env: bool = False
     # Loaders this rule's error findings say will fail: keras, keras-nocompile, tf_keras, tf_saved_model, tfsmlayer.
     breaks: list[str] = Field(default_factory=list)
+    stage: str = ""  # one of STAGES; empty: the family's default (FAMILY_STAGE)
     fix: str = ""
     doc: str = ""
     sections: dict[str, str] = Field(default_factory=dict)
@@ -62,6 +70,17 @@ class Rule(BaseModel):
         if not NAME_RE.match(value):
             raise ValueError(f"rule name {value!r} is not kebab-case")
         return value
+
+    @field_validator("stage")
+    @classmethod
+    def _stage(cls, value: str) -> str:
+        if value and value not in STAGES:
+            raise ValueError(f"stage {value!r} is not one of {', '.join(STAGES)}")
+        return value
+
+    @property
+    def stage_rank(self) -> int:
+        return STAGES.index(self.stage or FAMILY_STAGE[self.code[2]])
 
     @property
     def family(self) -> str:

@@ -96,6 +96,11 @@ def test_crash_in_one_load_does_not_hide_the_others():
 def test_message_normalisation():
     msg = f"No file at {FIXTURES}/tf2.15/x.h5 <obj at 0x7fabc> in binary running on host-1.\nsecond line"
     assert observe_mod.normalise_message(msg) == "No file at <fixtures>/tf2.15/x.h5 <obj at 0x…> in binary running on <host>."
+    chained = ("<class 'Sequential'> could not be deserialized properly.\n\nconfig={'layers': [...]}.\n\n"
+               "Exception encountered: Unrecognized keyword arguments passed to Dense: {'groups': 1}\nmore")
+    assert observe_mod.normalise_message(chained) == (
+        "<class 'Sequential'> could not be deserialized properly. … Exception encountered: "
+        "Unrecognized keyword arguments passed to Dense: {'groups': 1}")
 
 
 def test_corpus_size_budget():

@@ -173,6 +173,11 @@ OBSERVED = [
     ("Invalid Functional model configuration. The graph of the Functional model either has loops or disconnected "
      "nodes. The following nodes failed to be resolved: {<Functional name=inner_fn, built=True>: [[", "ValueError",
      "hdf5-model", "KC207"),
+    # keras_compile of synthetic_keras1/keras1.2.2_theano_th.h5 (a Sequential config that is a list)
+    ("pop expected at most 1 argument, got 2", "TypeError", "hdf5-model", "KC210"),
+    # keras_compile of derived/empty_model.h5 and derived/lfs_pointer/model.h5: h5py's words for "not HDF5"
+    ("Unable to synchronously open file (file signature not found)", "OSError", "empty", "KC112"),
+    ("Unable to synchronously open file (file signature not found)", "OSError", "lfs-pointer", "KC101"),
 ]
 
 
@@ -344,8 +349,9 @@ def _no_gpu(monkeypatch):
 
 @pytest.fixture(scope="module")
 def small_matrix(models):
-    os.environ["CUDA_VISIBLE_DEVICES"] = ""
-    return run_matrix(str(models / "small.keras"), "keras-zip", python=VENV_PY, loaders=["keras"], strategies=ALL4)
+    with pytest.MonkeyPatch.context() as mp:  # restored after: the variable is part of the environment cache key
+        mp.setenv("CUDA_VISIBLE_DEVICES", "")
+        return run_matrix(str(models / "small.keras"), "keras-zip", python=VENV_PY, loaders=["keras"], strategies=ALL4)
 
 
 def _brief(m) -> str:

@@ -268,3 +268,36 @@ def savedmodel_tf1(artifact: Artifact, env: Environment) -> Iterator[Hit]:
         location="saved_model.pb",
         fix="loaded = tf.saved_model.load(path); outputs = loaded.signatures['serving_default'](**inputs)",
     )
+
+
+def _list_sequentials(obj, path: str = "") -> Iterator[str]:
+    """Paths of Sequential models whose config is a bare list of layers (Keras 1 to 2.2.x)."""
+    if isinstance(obj, dict):
+        config = obj.get("config")
+        here = path
+        if isinstance(config, dict) and isinstance(config.get("name"), str):
+            here = f"{path}/{config['name']}" if path else config["name"]
+        if obj.get("class_name") == "Sequential" and isinstance(config, list):
+            yield path or "model"
+        children = config if isinstance(config, list) else (config or {}).get("layers") if isinstance(config, dict) else None
+        for child in children or []:
+            yield from _list_sequentials(child, here)
+
+
+def sequential_list_config(artifact: Artifact, env: Environment) -> Iterator[Hit]:
+    # Keras 3 reads a Sequential config as a dict ({"name", "layers"}); Keras before 2.2.3 wrote a bare list.
+    if R.keras_major(env) != 3 or not isinstance(artifact.config, dict):
+        return
+    paths = list(_list_sequentials(artifact.config))
+    if not paths:
+        return
+    raises = ("model_from_json raises \"TypeError: Expected 'config' to be a dict for Sequential\""
+              if artifact.format is Format.json_config else
+              "load_model raises 'TypeError: pop expected at most 1 argument, got 2'")
+    yield Hit(
+        f"Sequential model config written as a bare list of layers, as Keras {artifact.keras_version or '1.x-2.2'} "
+        f"did: {R.keras_label(env)} cannot rebuild it; {raises}",
+        location=paths[0], evidence={"paths": paths},
+        fix="Load it with Keras 2 (pip install tf_keras; tf_keras.models.load_model(path)) and rebuild or re-save "
+            "it there, or wrap the list: config['config'] = {'name': 'sequential', 'layers': config['config']}",
+    )

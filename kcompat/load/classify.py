@@ -28,7 +28,11 @@ SAFE_MODE = _r(r"Requested the deserialization of a .*Lambda|safe_mode=False|`sa
 # Order matters: more specific rows first.
 TABLE: tuple[Row, ...] = (
     Row(_r(r"version https://git-lfs"), "KC101"),
+    # h5py says "file signature not found" of anything that is not HDF5: the format tells what it was.
+    Row(_r(r"file signature not found"), "KC101", ("lfs-pointer",)),
+    Row(_r(r"file signature not found"), "KC112", ("empty", "unknown")),
     Row(_r(r"truncated file|file signature not found"), "KC102"),
+    Row(_r(r"pop expected at most 1 argument, got 2|Expected 'config' to be a dict for Sequential"), "KC210"),
     Row(_r(r"bad marshal data|unknown opcode"), "KC206"),
     Row(SAFE_MODE, "KC701"),
     Row(_r(r"PerReplica"), "KC809"),

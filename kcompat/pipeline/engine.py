@@ -6,7 +6,7 @@ import fnmatch
 import hashlib
 from typing import Any
 
-from kcompat.catalog import Rule, load_catalog
+from kcompat.catalog import STAGES, Rule, load_catalog
 from kcompat.checks.base import Hit
 from kcompat.config import RunConfig
 from kcompat.model import Artifact, Finding, Severity
@@ -76,10 +76,28 @@ def run_rules(artifact: Artifact, env: Any, config: RunConfig, rules: list[Rule]
             hits = []
             skipped.append({"code": rule.code, "reason": f"rule raised {type(exc).__name__}: {exc}"})
         findings.extend(make_finding(rule, artifact, hit, config) for hit in hits)
-    sort_findings(findings)
+    sort_findings(findings, artifact)
     return findings, skipped
 
 
-def sort_findings(findings: list[Finding]) -> None:
-    """Errors first, then by code and location: the order every report shows."""
-    findings.sort(key=lambda f: (-f.severity.rank, f.code, f.location or ""))
+def layer_position(artifact: Artifact | None, location: str | None) -> int:
+    """Where in the model config a location lies: loaders rebuild layers in config order."""
+    if artifact is None or not location:
+        return 0
+    for index, layer in enumerate(artifact.layers):
+        if location == layer.path or location.startswith((layer.path + ".", layer.path + "[")):
+            return index
+    return len(artifact.layers)
+
+
+def sort_findings(findings: list[Finding], artifact: Artifact | None = None) -> None:
+    """Errors first, each severity in the order a load meets them (stage, then position in the config),
+    then by code and location: the order every report shows."""
+    catalog = load_catalog()
+
+    def stage(code: str) -> int:
+        rule = catalog.get(code)
+        return rule.stage_rank if rule else len(STAGES)
+
+    findings.sort(key=lambda f: (-f.severity.rank, stage(f.code), layer_position(artifact, f.location),
+                                 f.code, f.location or ""))

@@ -11,18 +11,22 @@ from kcompat import __version__
 from kcompat.artifacts import discover, read_artifact
 from kcompat.artifacts.detect import checkpoint_prefix
 from kcompat.config import RunConfig
+from kcompat.pipeline.contain import ArtifactTimeout, budget, cause
 from kcompat.pipeline.engine import env_missing, run_rules, selected_rules, sort_findings
-from kcompat.model import Artifact, ArtifactReport, Format, Problem, Report
+from kcompat.model import Artifact, ArtifactReport, Format, Problem, Report, Skipped, safe_text, scrub
 from kcompat.pipeline.verdict import predict, tf_keras_view
 
 LOADABLE = {"hdf5-model", "hdf5-weights", "hdf5-weights-v3", "keras-zip", "keras-dir", "saved-model",
             "tf-checkpoint", "json-config"}
 
 
-def expand(path: Path) -> list[Path | Artifact]:
-    """The artifacts a command-line path stands for; a directory with none gets a placeholder."""
+def expand(path: Path, skipped: list[tuple[Path, str]] | None = None) -> list[Path | Artifact]:
+    """The artifacts a command-line path stands for; a directory with none gets a placeholder.
+
+    What a directory holds besides artifacts is appended to ``skipped`` with the reason.
+    """
     if path.is_dir():
-        found = discover(path)
+        found = discover(path, skipped)
         if not found:
             return [Artifact(path=str(path), format=Format.unknown, problems=[
                 Problem(kind="no-artifact", detail=f"no model artifact found under {path}")])]
@@ -32,12 +36,12 @@ def expand(path: Path) -> list[Path | Artifact]:
     return [path]
 
 
-def guarded_load(entry: ArtifactReport, predictions, config: RunConfig, env: Any = None) -> None:
+def guarded_load(entry: ArtifactReport, predictions, config: RunConfig, env: Any = None, path: str | None = None) -> None:
     from kcompat.load import run_matrix
     from kcompat.pipeline.loadcheck import alternative_loaders, disagreements, load_findings
 
     artifact = entry.artifact
-    matrix = run_matrix(artifact.path, artifact.format.value, python=config.python,
+    matrix = run_matrix(path or artifact.path, artifact.format.value, python=config.python,
                         loaders=config.load.loaders, strategies=config.load.strategies, unsafe=config.load.unsafe,
                         timeout_s=config.load.timeout_s, memory_mb=config.load.memory_mb,
                         custom_objects=config.custom_objects, inputs_npz=config.load.inputs,
@@ -46,7 +50,7 @@ def guarded_load(entry: ArtifactReport, predictions, config: RunConfig, env: Any
     entry.load_wall_s = matrix.total_wall_s
     entry.findings += load_findings(artifact, matrix, entry.findings, config, alternative_loaders(env))
     entry.findings += disagreements(artifact, matrix, predictions, config)
-    sort_findings(entry.findings)
+    sort_findings(entry.findings, artifact)
 
 
 def check_paths(paths: list[str], config: RunConfig, env: Any = None, env_info: dict | None = None,
@@ -58,23 +62,52 @@ def check_paths(paths: list[str], config: RunConfig, env: Any = None, env_info: 
     tf_keras_env = tf_keras_view(env)
     seen: set[str] = set()
     for raw in paths:
-        for item in expand(Path(raw)):
-            artifact = item if isinstance(item, Artifact) else read_artifact(item)
-            if artifact.path in seen:
+        skipped: list[tuple[Path, str]] = []
+        for item in expand(Path(raw), skipped):
+            entry = check_one(item, config, env, rules, tf_keras_env, progress)
+            if entry.artifact.path in seen:
                 continue
-            seen.add(artifact.path)
-            if progress is not None:
-                progress(artifact.path)
+            seen.add(entry.artifact.path)
+            report.artifacts.append(entry)
+        report.skipped += [Skipped(path=safe_text(str(path)), reason=reason) for path, reason in skipped]
+    scrub(report.environment)
+    failing = [f for f in report.findings if f.severity.rank >= config.fail_on.rank]
+    report.exit_code = 1 if failing else 0
+    report.duration_s = round(time.perf_counter() - started, 4)
+    return report
+
+
+def check_one(item: Path | Artifact, config: RunConfig, env: Any, rules: list, tf_keras_env: Any = None,
+              progress: Callable[[str], None] | None = None) -> ArtifactReport:
+    """Read and check one artifact within its wall-clock budget. Whatever goes wrong (an exception,
+    the recursion limit, a timeout) becomes a KC117 finding on this artifact, and the run goes on."""
+    raw = item.path if isinstance(item, Artifact) else str(item)
+    if progress is not None:
+        progress(safe_text(raw))
+    artifact: Artifact | None = None
+    try:
+        with budget(config.artifact_timeout):
+            artifact = scrub(item) if isinstance(item, Artifact) else read_artifact(item)
             findings, skipped = run_rules(artifact, env, config, rules)
             if skipped:
                 artifact.notes["skipped_rules"] = skipped
             tf_keras_findings = run_rules(artifact, tf_keras_env, config, rules)[0] if tf_keras_env else None
             predictions = predict(artifact, findings, tf_keras_findings) if not env_missing(env) else []
             entry = ArtifactReport(artifact=artifact, findings=findings, verdict=[p.model_dump() for p in predictions])
-            if config.load.enabled and artifact.format.value in LOADABLE:
-                guarded_load(entry, predictions, config, env)
-            report.artifacts.append(entry)
-    failing = [f for f in report.findings if f.severity.rank >= config.fail_on.rank]
-    report.exit_code = 1 if failing else 0
-    report.duration_s = round(time.perf_counter() - started, 4)
-    return report
+    except (ArtifactTimeout, Exception) as exc:  # noqa: BLE001 - one artifact must not end the run
+        return gave_up(raw, artifact, exc, env, config, rules)
+    if config.load.enabled and artifact.format.value in LOADABLE:  # the guarded load has its own timeouts
+        guarded_load(entry, predictions, config, env, path=raw if safe_text(raw) == artifact.path else None)
+    return scrub(entry)
+
+
+def gave_up(raw: str, artifact: Artifact | None, exc: BaseException, env: Any, config: RunConfig,
+            rules: list) -> ArtifactReport:
+    """The entry of an artifact whose reading or checking failed: its format if it was read, and KC117.
+
+    Only KC117 runs over it: the rule that hung or raised would do it again.
+    """
+    fmt = artifact.format if artifact is not None else Format.unchecked
+    stub = scrub(Artifact(path=raw, format=fmt, problems=[Problem(kind="reader-error", detail=cause(exc))]))
+    findings, _ = run_rules(stub, env, config, [r for r in rules if r.code == "KC117"])
+    return ArtifactReport(artifact=stub, findings=findings)

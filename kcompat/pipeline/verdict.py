@@ -57,6 +57,7 @@ def predict(artifact: Artifact, findings: list[Finding], tf_keras_findings: list
             continue
         # In the tf_keras view, what breaks "the Keras loader" breaks tf_keras.
         wanted = {loader, "keras"} if loader == "tf_keras" else {loader}
-        codes = sorted({f.code for f in pool if wanted & set(breaks(f, catalog))})
+        # In the order a load meets them (the pool is sorted so): the first is what this loader raises.
+        codes = list(dict.fromkeys(f.code for f in pool if wanted & set(breaks(f, catalog))))
         out.append(Prediction(loader=loader, ok=not codes, codes=codes))
     return out
