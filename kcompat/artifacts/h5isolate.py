@@ -48,6 +48,7 @@ class Worker:
         self.proc: subprocess.Popen | None = None
         self.errors = None
         self.lock = threading.Lock()
+        self.owner = os.getpid()
 
     def start(self) -> subprocess.Popen:
         if self.proc is None or self.proc.poll() is not None:
@@ -57,6 +58,8 @@ class Worker:
         return self.proc
 
     def read(self, kind: str, artifact: Artifact) -> tuple[Artifact | None, str]:
+        if self.owner != os.getpid():  # a forked copy (a --jobs process) starts its own child
+            self.__init__()
         with self.lock:
             proc = self.start()
             try:
