@@ -1,11 +1,13 @@
 """Guarded load: try every applicable loader under every distribution strategy, contained.
 
 This package is the only part of kcompat that runs TensorFlow/Keras, and it does so ONLY in the
-worker script ``_worker.py``, launched by file path in the target interpreter. Nothing here imports
-TF, Keras or tf_keras, not even lazily; numpy is used to compare outputs.
+worker folder ``worker/`` (``worker/__main__.py`` and its ``kcw_*`` modules), launched by folder path in
+the target interpreter. Nothing else here imports TF, Keras or tf_keras, not even lazily; numpy is used
+to compare outputs.
 
 Entry point: :func:`run_matrix`. See ``runner.py`` for how processes are isolated, parallelised and
-re-run after a crash, and ``classify.py`` for the failure -> rule-code table.
+re-run after a crash (``sandbox.py``: the process and sandbox utilities it uses; ``protocol.py``: how it
+reads what a worker leaves behind), and ``classify.py`` for the failure -> rule-code table.
 """
 
 from __future__ import annotations

@@ -34,12 +34,12 @@ How a matrix runs
   from ``/proc/<pid>/statm`` (per process against ``memory_mb``, and the group total). RLIMIT_AS is
   useless with TF (it reserves huge virtual ranges). Where a cgroup v2 hierarchy with the memory
   controller is writable, the worker is also placed in its own cgroup with ``memory.max`` (a kernel
-  cap; see ``_cgroup_v2_usable``); on the development machine (cgroup v1) only the RSS watch runs.
+  cap; see ``sandbox.cgroup_join``); on the development machine (cgroup v1) only the RSS watch runs.
   Timeout or cap means ``killpg(SIGKILL)``.
 * **Clean environment.** Each process runs in a fresh temporary directory with its own ``HOME`` and
   ``KERAS_HOME`` (so ``~/.keras`` is empty), and imports user modules only when ``custom_objects``
   names them.
-* **Multi-worker.** A launcher (the same worker script, in ``mwms`` mode, no TF) brings loopback up
+* **Multi-worker.** A launcher (the same worker folder, in ``mwms`` mode, no TF) brings loopback up
   inside the new network namespace and starts two real worker processes with ``TF_CONFIG`` naming
   ``127.0.0.1:<port>`` pairs picked at run time. Each worker loads the model and reports
   ``num_replicas_in_sync``; the attempt carries both reports in ``worker_replicas``.
@@ -51,99 +51,28 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 
-WORKER = str(Path(__file__).with_name("_worker.py"))
-PAGE = os.sysconf("SC_PAGE_SIZE")
+from kcompat.load.protocol import Unit, attempt_log, events_path, read_events, worker_returncodes, worker_state
+from kcompat.load.sandbox import (
+    cgroup_join,
+    cgroup_oom_killed,
+    free_ports,
+    group_pids,
+    rss_mb,
+    signal_name,
+    tail,
+    unshare_net_works,
+)
+
+# The worker is a folder run by path (``python worker run SPEC.json``): see worker/__main__.py.
+WORKER = str(Path(__file__).with_name("worker"))
 POLL_S = 0.1
-
-
-@cache
-def unshare_net_works() -> bool:
-    """True when ``unshare -n`` can create a network namespace here (root in a container, usually)."""
-    exe = shutil.which("unshare")
-    if not exe:
-        return False
-    try:
-        return subprocess.run([exe, "-n", "true"], capture_output=True, timeout=10, check=False).returncode == 0
-    except (OSError, subprocess.SubprocessError):
-        return False
-
-
-@cache
-def _cgroup_v2_usable() -> bool:
-    """A writable cgroup v2 hierarchy with the memory controller delegated to its root."""
-    root = Path("/sys/fs/cgroup")
-    try:
-        ctrls = (root / "cgroup.controllers").read_text().split()
-        sub = (root / "cgroup.subtree_control").read_text().split()
-    except OSError:
-        return False
-    return "memory" in ctrls and "memory" in sub and os.access(root, os.W_OK)
-
-
-def free_ports(n: int) -> list[int]:
-    socks, ports = [], []
-    for _ in range(n):
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        socks.append(s)
-        ports.append(s.getsockname()[1])
-    for s in socks:
-        s.close()
-    return ports
-
-
-def group_pids(pgid: int) -> list[int]:
-    pids = []
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry.name}/stat", "rb") as f:
-                data = f.read()
-        except OSError:
-            continue
-        # field 5 (pgrp) comes after the ')' that closes the command name
-        rest = data[data.rfind(b")") + 2 :].split()
-        if len(rest) > 2 and int(rest[2]) == pgid:
-            pids.append(int(entry.name))
-    return pids
-
-
-def rss_mb(pid: int) -> float:
-    try:
-        with open(f"/proc/{pid}/statm", "rb") as f:
-            return int(f.read().split()[1]) * PAGE / 2**20
-    except (OSError, IndexError, ValueError):
-        return 0.0
-
-
-def signal_name(returncode: int | None) -> str | None:
-    if returncode is None or returncode >= 0:
-        return None
-    try:
-        return signal.Signals(-returncode).name
-    except ValueError:
-        return f"SIG{-returncode}"
-
-
-def tail(path: Path, lines: int = 40, chars: int = 6000) -> str:
-    try:
-        text = path.read_text(errors="replace")
-    except OSError:
-        return ""
-    return "\n".join(text.rstrip().splitlines()[-lines:])[-chars:]
-
-
-Unit = tuple[str, str]  # (strategy, loader)
 
 
 @dataclass
@@ -241,16 +170,14 @@ class Launch:
         pgid = proc.pid
         cgroup = self._cgroup_join(proc.pid)
         offsets = [0] * self.n_workers
-        state = [
-            {"ready": False, "current": None, "since": t_launch, "ended": {}, "order": []} for _ in range(self.n_workers)
-        ]
+        state = [worker_state(t_launch) for _ in range(self.n_workers)]
         killed: str | None = None  # 'timeout' | 'oom' | 'hung-at-exit'
         peak = 0.0
         while True:
             done = proc.poll() is not None
             self.t_end = time.time()
             for i in range(self.n_workers):
-                offsets[i] = self._read_events(i, offsets[i], state[i])
+                offsets[i] = read_events(events_path(self.dir, i), offsets[i], state[i])
             if done:
                 break
             now = time.time()
@@ -274,7 +201,7 @@ class Launch:
                 proc.wait()
                 self.t_end = time.time()
                 for i in range(self.n_workers):
-                    offsets[i] = self._read_events(i, offsets[i], state[i])
+                    offsets[i] = read_events(events_path(self.dir, i), offsets[i], state[i])
                 break
             time.sleep(POLL_S)
         out_log.close()
@@ -287,7 +214,7 @@ class Launch:
         if killed == "hung-at-exit":
             killed = None  # every unit had reported; nothing was lost
         if cgroup is not None:
-            if killed is None and self._cgroup_oom_killed(cgroup):
+            if killed is None and cgroup_oom_killed(cgroup):
                 killed = "oom"
             try:
                 cgroup.rmdir()
@@ -296,92 +223,14 @@ class Launch:
         return self._collect(proc.returncode, killed, state, peak)
 
     def _cgroup_join(self, pid: int) -> Path | None:
-        """Put the worker in its own cgroup v2 with memory.max, where the hierarchy is delegated.
-
-        The RSS watch stays on either way; the cgroup adds a kernel-enforced cap. Not exercised on
-        the development machine (cgroup v1 / hybrid there), so every step falls back silently.
-        """
-        if not _cgroup_v2_usable():
-            return None
-        cg = Path("/sys/fs/cgroup") / f"kcompat-{os.getpid()}-{self.dir.name}"
-        try:
-            cg.mkdir()
-            (cg / "memory.max").write_text(str(self.job.memory_mb * self.n_workers * 2**20))
-            try:
-                (cg / "memory.swap.max").write_text("0")
-            except OSError:
-                pass
-            (cg / "cgroup.procs").write_text(str(pid))
-        except OSError:
-            try:
-                cg.rmdir()
-            except OSError:
-                pass
-            return None
-        self.isolation.append("cgroup-v2-memory")
+        """Put the worker in its own cgroup v2 with memory.max, where the hierarchy is delegated."""
+        cg = cgroup_join(pid, f"kcompat-{os.getpid()}-{self.dir.name}", self.job.memory_mb * self.n_workers * 2**20)
+        if cg is not None:
+            self.isolation.append("cgroup-v2-memory")
         return cg
 
-    @staticmethod
-    def _cgroup_oom_killed(cg: Path) -> bool:
-        try:
-            for line in (cg / "memory.events").read_text().splitlines():
-                key, _, val = line.partition(" ")
-                if key == "oom_kill" and int(val) > 0:
-                    return True
-        except (OSError, ValueError):
-            pass
-        return False
-
-    def _read_events(self, i: int, offset: int, st: dict) -> int:
-        path = self.dir / f"events-{i}.jsonl"
-        try:
-            with open(path, "rb") as f:
-                f.seek(offset)
-                chunk = f.read()
-        except OSError:
-            return offset
-        end = chunk.rfind(b"\n") + 1
-        for line in chunk[:end].splitlines():
-            try:
-                ev = json.loads(line)
-            except ValueError:
-                continue
-            kind = ev.get("event")
-            unit = tuple(ev["unit"]) if "unit" in ev else None
-            if kind == "ready":
-                st["ready"] = True
-                st["since"] = ev["t"]
-            elif kind == "start":
-                st["current"] = unit
-                st["since"] = ev["t"]
-                st.setdefault("replicas", {})[unit] = ev.get("num_replicas")
-                if unit not in st["order"]:
-                    st["order"].append(unit)
-            elif kind == "end":
-                st["ended"][unit] = ev["result"]
-                st["current"] = None
-                st["since"] = ev["t"]
-            elif kind == "done":
-                st["done"] = True
-                st["since"] = ev["t"]
-        return offset + end
-
-    def _worker_rc(self, proc_rc: int | None) -> list[int | None]:
-        if self.n_workers == 1:
-            return [proc_rc]
-        try:
-            info = json.loads((self.dir / "launcher.json").read_text())
-            return list(info["workers"])
-        except (OSError, ValueError, KeyError):
-            return [proc_rc] * self.n_workers
-
-    def _log_for(self, i: int, unit: Unit | None) -> Path:
-        if unit is None:
-            return self.dir / f"w{i}" / "startup.log"
-        return self.dir / f"w{i}" / unit[0] / unit[1] / "log.txt"
-
     def _collect(self, rc, killed, state, peak) -> tuple[dict[Unit, RawResult], list[Unit]]:
-        wrc = self._worker_rc(rc)
+        wrc = worker_returncodes(self.dir, self.n_workers, rc)
         results: dict[Unit, RawResult] = {}
         all_started: list[Unit] = []
         for st in state:
@@ -394,14 +243,14 @@ class Launch:
             for i, st in enumerate(state):
                 if unit in st["ended"]:
                     d = dict(st["ended"][unit])
-                    d.setdefault("stdout_tail", tail(self._log_for(i, unit), lines=15) or None)
+                    d.setdefault("stdout_tail", tail(attempt_log(self.dir, i, unit), lines=15) or None)
                     per_worker.append(d)
                     continue
                 # started (on some worker) but never ended: this is where the process died
                 status, sig = self._death(killed, wrc[i])
-                log = self._log_for(i, unit if unit in st["order"] else st["current"])
+                log = attempt_log(self.dir, i, unit if unit in st["order"] else st["current"])
                 if unit not in st["order"] and st["current"] is None:
-                    log = self._log_for(i, None)
+                    log = attempt_log(self.dir, i, None)
                 d = {
                     "loader": unit[1],
                     "strategy": unit[0],
@@ -435,7 +284,7 @@ class Launch:
                         "strategy": u[0],
                         "status": status,
                         "signal": sig,
-                        "stdout_tail": tail(self._log_for(0, None)) or tail(self.dir / "process.log"),
+                        "stdout_tail": tail(attempt_log(self.dir, 0, None)) or tail(self.dir / "process.log"),
                         "notes": [self._death_note(status, rc, peak) + " (during start-up, before loading)"],
                     },
                 )
