@@ -143,11 +143,15 @@ def test_importing_kcompat_env_does_not_import_tf():
     assert proc.stdout.strip() == "[]"
 
 
+PROBE_DIR = ENV_DIR / "probe_script"  # the probe: a folder run by path in the target interpreter
+PROBE_FILES = sorted(PROBE_DIR.glob("*.py"))
+
+
 def test_only_probe_script_names_tf_in_imports():
-    """No module of kcompat/env except the probe script imports TF/Keras, even lazily."""
+    """No module of kcompat/env outside the probe folder imports TF/Keras, even lazily."""
     offenders = []
-    for path in sorted(ENV_DIR.glob("*.py")):
-        if path.name == "probe_script.py":
+    for path in sorted(ENV_DIR.rglob("*.py")):
+        if PROBE_DIR in path.parents:
             continue
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
@@ -163,29 +167,39 @@ def test_only_probe_script_names_tf_in_imports():
                 names = [a.value for a in node.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
             for name in names:
                 if name.split(".")[0] in TF_NAMES:
-                    offenders.append(f"{path.name}:{node.lineno} {name}")
+                    offenders.append(f"{path.relative_to(ENV_DIR)}:{node.lineno} {name}")
     assert offenders == []
 
 
 def test_probe_script_uses_only_stdlib_and_introspected_packages():
-    tree = ast.parse((ENV_DIR / "probe_script.py").read_text(encoding="utf-8"))
-    allowed = set(sys.stdlib_module_names) | set(TF_NAMES) | {"pkg_resources"}
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                assert alias.name.split(".")[0] in allowed, alias.name
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            assert node.module.split(".")[0] in allowed, node.module
-    assert "kcompat" not in (ENV_DIR / "probe_script.py").read_text(encoding="utf-8").split("import", 1)[1].split("\n", 1)[0]
+    """Every file of the probe folder: stdlib, the introspected packages, and its own kcp_* siblings."""
+    assert PROBE_DIR / "__main__.py" in PROBE_FILES
+    siblings = {p.stem for p in PROBE_FILES if p.name != "__main__.py"}
+    for stem in siblings:  # run by path, the folder is first on sys.path: no sibling may shadow a module
+        assert stem.startswith("kcp_") and stem not in sys.stdlib_module_names, stem
+    allowed = set(sys.stdlib_module_names) | set(TF_NAMES) | {"pkg_resources"} | siblings
+    for path in PROBE_FILES:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    assert alias.name.split(".")[0] in allowed, (path.name, alias.name)
+                    assert alias.name.split(".")[0] != "kcompat", (path.name, alias.name)
+            elif isinstance(node, ast.ImportFrom):
+                assert node.level == 0, (path.name, "relative import")  # siblings import as top-level modules
+                assert node.module.split(".")[0] in allowed, (path.name, node.module)
+                assert node.module.split(".")[0] != "kcompat", (path.name, node.module)
 
 
 def test_probe_script_parses_as_python_38():
     """Target interpreters can be older than kcompat's own Python."""
-    ast.parse((ENV_DIR / "probe_script.py").read_text(encoding="utf-8"), feature_version=(3, 8))
+    assert PROBE_FILES
+    for path in PROBE_FILES:
+        ast.parse(path.read_text(encoding="utf-8"), str(path), feature_version=(3, 8))
 
 
 def test_probe_version_constants_agree():
-    text = (ENV_DIR / "probe_script.py").read_text(encoding="utf-8")
+    text = (PROBE_DIR / "__main__.py").read_text(encoding="utf-8")
     assert f'PROBE_VERSION = "{kenv.PROBE_VERSION}"' in text
 
 

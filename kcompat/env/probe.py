@@ -1,4 +1,4 @@
-"""Run ``probe_script.py`` in a target interpreter and read back its snapshot.
+"""Run the probe (the folder ``probe_script/``, by path) in a target interpreter and read back its snapshot.
 
 This module never imports TensorFlow or Keras; only the child process does.
 """
@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from kcompat.env.model import Environment
 
-PROBE_SCRIPT = Path(__file__).with_name("probe_script.py")
+PROBE_SCRIPT = Path(__file__).with_name("probe_script")  # a folder: Python runs its __main__.py
 
 
 class EnvironmentProbeError(RuntimeError):
