@@ -12,6 +12,7 @@ from kcompat.artifacts import discover, read_artifact
 from kcompat.artifacts.detect import checkpoint_prefix
 from kcompat.config import RunConfig
 from kcompat.pipeline.contain import ArtifactTimeout, budget, cause
+from kcompat.pipeline.parallel import check_all, default_jobs
 from kcompat.pipeline.engine import env_missing, run_rules, selected_rules, sort_findings
 from kcompat.model import Artifact, ArtifactReport, Format, Problem, Report, Skipped, safe_text, scrub
 from kcompat.pipeline.verdict import predict, tf_keras_view
@@ -59,17 +60,20 @@ def check_paths(paths: list[str], config: RunConfig, env: Any = None, env_info: 
     report = Report(tool_version=__version__, started_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
                     duration_s=0.0, fail_on=config.fail_on, environment=env_info)
     rules = selected_rules(config)
+    for rule in rules:  # import the check modules now: an import is not the first artifact's to pay for
+        rule.function()
     tf_keras_env = tf_keras_view(env)
     seen: set[str] = set()
+    items: list[Path | Artifact] = []
     for raw in paths:
         skipped: list[tuple[Path, str]] = []
-        for item in expand(Path(raw), skipped):
-            entry = check_one(item, config, env, rules, tf_keras_env, progress)
-            if entry.artifact.path in seen:
-                continue
+        items += expand(Path(raw), skipped)
+        report.skipped += [Skipped(path=safe_text(str(path)), reason=reason) for path, reason in skipped]
+    jobs = getattr(config, "jobs", None) or (1 if config.load.enabled else default_jobs())  # loads run their own processes
+    for entry in check_all(items, jobs, check_one, config, env, rules, tf_keras_env, progress):
+        if entry.artifact.path not in seen:
             seen.add(entry.artifact.path)
             report.artifacts.append(entry)
-        report.skipped += [Skipped(path=safe_text(str(path)), reason=reason) for path, reason in skipped]
     scrub(report.environment)
     failing = [f for f in report.findings if f.severity.rank >= config.fail_on.rank]
     report.exit_code = 1 if failing else 0
@@ -107,7 +111,19 @@ def gave_up(raw: str, artifact: Artifact | None, exc: BaseException, env: Any, c
 
     Only KC117 runs over it: the rule that hung or raised would do it again.
     """
+    if isinstance(exc, ArtifactTimeout):
+        stop_helpers()
     fmt = artifact.format if artifact is not None else Format.unchecked
     stub = scrub(Artifact(path=raw, format=fmt, problems=[Problem(kind="reader-error", detail=cause(exc))]))
     findings, _ = run_rules(stub, env, config, [r for r in rules if r.code == "KC117"])
     return ArtifactReport(artifact=stub, findings=findings)
+
+
+def stop_helpers() -> None:
+    """End the child processes a reader may have left mid-file when the budget ran out: libhdf5 can
+    loop for ever on a damaged file, and an orphaned child would outlive the run doing so."""
+    from kcompat.artifacts import h5isolate
+
+    worker = getattr(h5isolate, "WORKER", None)
+    if worker is not None and hasattr(worker, "stop"):
+        worker.stop()

@@ -1,0 +1,39 @@
+"""--jobs: parallel checking gives the report a serial run gives, in the order of the paths."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from kcompat.artifacts import discover
+from kcompat.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+TIMINGS = {"duration_s", "started_at", "load_wall_s", "wall_s"}
+
+
+def without_timings(value):
+    if isinstance(value, dict):
+        return {k: without_timings(v) for k, v in value.items() if k not in TIMINGS}
+    if isinstance(value, list):
+        return [without_timings(v) for v in value]
+    return value
+
+
+def test_jobs_2_reports_what_jobs_1_reports_byte_for_byte_apart_from_timings(tmp_path):
+    paths = [str(p) for p in discover(ROOT / "fixtures")][::4][:60]  # every format, damaged files included
+    texts = []
+    for jobs in (1, 2):
+        out = tmp_path / f"jobs{jobs}.json"
+        code = main(["check", *paths, "--no-env", "-q", "--jobs", str(jobs), "--json", str(out)])
+        texts.append((code, json.dumps(without_timings(json.loads(out.read_text())))))
+    assert len(json.loads(texts[0][1])["artifacts"]) > 40
+    assert texts[0] == texts[1]
+
+
+def test_the_order_is_the_order_of_the_paths_whatever_finishes_first(tmp_path):
+    fixtures = sorted(discover(ROOT / "fixtures" / "keras3.15-tf2.21"))[:6]
+    paths = [str(p) for p in reversed(fixtures)]
+    out = tmp_path / "r.json"
+    main(["check", *paths, "--no-env", "-q", "--jobs", "3", "--json", str(out)])
+    assert [a["artifact"]["path"] for a in json.loads(out.read_text())["artifacts"]] == paths
