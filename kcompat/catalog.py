@@ -52,6 +52,7 @@ class Rule(BaseModel):
     # Loaders this rule's error findings say will fail: keras, keras-nocompile, tf_keras, tf_saved_model, tfsmlayer.
     breaks: list[str] = Field(default_factory=list)
     stage: str = ""  # one of STAGES; empty: the family's default (FAMILY_STAGE)
+    order: int = 50  # within one stage and one layer, lower is met first (e.g. a layer's dtype before its arguments)
     fix: str = ""
     doc: str = ""
     sections: dict[str, str] = Field(default_factory=dict)

@@ -94,6 +94,12 @@ def write_keras_zip(path: Path, spec: dict[str, Any], folder: Path) -> None:
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED if spec.get("deflate") else zipfile.ZIP_STORED) as zf:
         for name, data in members.items():
             zf.writestr(name, data)
+        if spec.get("duplicate_member"):  # zipfile warns, and writes the second entry all the same
+            import warnings
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                zf.writestr(spec["duplicate_member"], members[spec["duplicate_member"]])
     if spec.get("bad_crc"):
         raw = bytearray(path.read_bytes())
         data = members[spec["bad_crc"]]

@@ -19,7 +19,8 @@ from tests.helpers import ROOT
 
 FIXTURES = ROOT / "fixtures"
 OBSERVED_KEYS = {"keras_compile": "keras", "keras_nocompile": "keras-nocompile", "tf_keras": "tf_keras",
-                 "tf_saved_model": "tf_saved_model", "tfsmlayer": "tfsmlayer"}
+                 "tf_saved_model": "tf_saved_model", "tfsmlayer": "tfsmlayer",
+                 "keras_json": "keras", "tf_keras_json": "tf_keras"}  # model_from_json of a json config
 
 
 def pairs(manifest: str = "manifest.json"):

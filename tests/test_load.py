@@ -173,6 +173,23 @@ OBSERVED = [
     ("Invalid Functional model configuration. The graph of the Functional model either has loops or disconnected "
      "nodes. The following nodes failed to be resolved: {<Functional name=inner_fn, built=True>: [[", "ValueError",
      "hdf5-model", "KC207"),
+    # keras.models.model_from_json of fixtures/tf2.15/seq_compiled.json (Keras 3.15.1)
+    ("Could not locate class 'Sequential'. Make sure custom classes and functions are decorated with "
+     "`@keras.saving.register_keras_serializable()`.", "TypeError", "json-config", "KC211"),
+    # keras_compile of wild/12end__evil_keras/model.keras (object arrays and a pickle in model.weights.npz)
+    ("This file contains pickled (object) data. If you trust the file you can load it unsafely using the "
+     "`allow_pickle=` keyword argument or `keras.config.enable_unsafe_deserialization()`.", "ValueError",
+     "keras-zip", "KC704"),
+    # keras_compile of derived/bad_crc.keras
+    ("Bad CRC-32 for file 'config.json'", "BadZipFile", "keras-zip", "KC103"),
+    # keras_compile of derived/keras3.15-tf2.21_missing_weights.keras
+    ("Expected a model.weights.h5 or model.weights.npz file.", "ValueError", "keras-zip", "KC104"),
+    # keras_compile of tf2.12/adam_objloss.h5 (a loss object saved with reduction='auto')
+    ("Invalid value for argument `reduction`. Expected one of {'sum_over_batch_size', 'sum', "
+     "'mean_with_sample_weight', 'none', 'mean', None}. Received: reduction=auto", "ValueError", "hdf5-model", "KC404"),
+    # keras_compile of tf_keras2.21/functional_multi_io.keras (module tf_keras.src.engine.functional)
+    ("Could not locate class 'Functional'. Make sure custom classes and functions are decorated with "
+     "`@keras.saving.register_keras_serializable()`.", "TypeError", "keras-zip", "KC203"),
     # keras_compile of synthetic_keras1/keras1.2.2_theano_th.h5 (a Sequential config that is a list)
     ("pop expected at most 1 argument, got 2", "TypeError", "hdf5-model", "KC210"),
     # keras_compile of derived/empty_model.h5 and derived/lfs_pointer/model.h5: h5py's words for "not HDF5"

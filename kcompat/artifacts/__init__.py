@@ -25,10 +25,16 @@ def read_lfs_pointer(artifact: Artifact, path: Path) -> None:
 
 def read_json_config(artifact: Artifact, path: Path) -> None:
     data = load_json(artifact, path.name, path.read_bytes())
-    if data is not None:
-        artifact.keras_version = data.get("keras_version") if isinstance(data.get("keras_version"), str) else None
-        artifact.backend = data.get("backend") if isinstance(data.get("backend"), str) else None
-        apply_model_config(artifact, data)
+    if data is None:
+        return
+    artifact.keras_version = data.get("keras_version") if isinstance(data.get("keras_version"), str) else None
+    artifact.backend = data.get("backend") if isinstance(data.get("backend"), str) else None
+    if "class_name" not in data and isinstance(data.get("layers"), list):
+        # model.get_config() output: the model's own config without its {class_name, config} wrapper
+        kind = "Functional" if "input_layers" in data else "Sequential"
+        artifact.problems.append(Problem(kind="config-without-wrapper", detail=kind))
+        data = {"class_name": kind, "config": data}
+    apply_model_config(artifact, data)
 
 
 def read_hdf5_file(artifact: Artifact, path: Path) -> None:

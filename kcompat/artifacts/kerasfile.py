@@ -79,8 +79,15 @@ def read_keras_zip(artifact: Artifact, path: Path) -> None:
                     kind="zip-oversized-member", member=info.filename,
                     detail=f"{info.filename} inflates to {info.file_size} bytes from {info.compress_size} (ratio {ratio:.0f})"))
         names = set(artifact.members)
+        for name in sorted(n for n in names if artifact.members.count(n) > 1):
+            artifact.problems.append(Problem(kind="zip-duplicate-member", member=name,
+                                             detail=f"{artifact.members.count(name)} members are named {name}"))
+        present = set(names)
+        if "model.weights.npz" in names:  # Keras 3 also writes its weights as an .npz store
+            present.add("model.weights.h5")
+            read_npz_members(artifact, zf, [i for i in infos if i.filename == "model.weights.npz"])
         for required in REQUIRED:
-            if required not in names:
+            if required not in present:
                 artifact.problems.append(Problem(kind="keras-member-missing", member=required,
                                                  detail=f"{required} is missing from the archive"))
         flagged = {p.member for p in artifact.problems}
@@ -95,6 +102,25 @@ def read_keras_zip(artifact: Artifact, path: Path) -> None:
                 read_weights(artifact, path, info)
             else:
                 artifact.notes["weights_inventory"] = "skipped: model.weights.h5 is compressed in the zip"
+
+
+def read_npz_members(artifact: Artifact, zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo]) -> None:
+    """The array headers of each model.weights.npz member (object arrays are pickles); never the data."""
+    from kcompat.artifacts.foreign import array_facts, MAX_NPY_HEADER
+
+    arrays = artifact.notes.setdefault("numpy", [])
+    for n, info in enumerate(infos, 1):
+        label = info.filename if len(infos) == 1 else f"{info.filename} (member {n} of {len(infos)})"
+        try:
+            with zf.open(info) as member, zipfile.ZipFile(member) as npz:
+                for inner in npz.infolist()[:10_000]:
+                    with npz.open(inner) as stream:
+                        arrays.append(array_facts(f"{label}/{inner.filename}", stream.read(MAX_NPY_HEADER + 12)))
+        except zipfile.BadZipFile:  # not an npz: numpy.load reads it as a pickle
+            arrays.append({"name": label, "dtype": "pickle", "shape": [], "object": True})
+        except (ValueError, SyntaxError, OSError, EOFError, NotImplementedError) as exc:
+            artifact.problems.append(Problem(kind="reader-error", member=info.filename,
+                                             detail=f"unreadable array header in {label}: {exc}"[:300]))
 
 
 def read_member_json(artifact: Artifact, zf: zipfile.ZipFile, name: str) -> dict | None:

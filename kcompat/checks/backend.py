@@ -14,20 +14,29 @@ LEGACY_BACKENDS = ("theano", "cntk")
 
 def legacy_backend(artifact: Artifact, env: Environment) -> Iterator[Hit]:
     backend = (artifact.backend or "").lower()
-    keras1 = artifact.keras_major == 1
-    if backend not in LEGACY_BACKENDS and not keras1:
+    if artifact.keras_major == 1:
+        why = (f"a Keras {artifact.keras_version} file (Keras 1 layer names and arguments such as "
+               "Convolution2D, nb_filter, border_mode, dim_ordering)")
+        if backend in LEGACY_BACKENDS:
+            why += f" saved with the {backend} backend (kernels in {backend} layout)"
+        yield Hit(f"{why}: no modern Keras can load it as a model; only its weights can be salvaged",
+                  fix="Rebuild the architecture in current Keras code, then copy the weights over with h5py "
+                      "(f['model_weights'][layer][...]); flip Theano convolution kernels "
+                      "(kernel[::-1, ::-1]) and convert channels_first to channels_last where needed",
+                  evidence={"keras_version": artifact.keras_version, "backend": artifact.backend})
         return
-    why = []
-    if keras1:
-        why.append(f"a Keras {artifact.keras_version} file (Keras 1 layer names and arguments such as "
-                   "Convolution2D, nb_filter, border_mode, dim_ordering)")
-    if backend in LEGACY_BACKENDS:
-        why.append(f"saved with the {backend} backend (kernels in {backend} layout)")
-    yield Hit(f"{' and '.join(why)}: no modern Keras can load it as a model; only its weights can be salvaged",
-              fix="Rebuild the architecture in current Keras code, then copy the weights over with h5py "
-                  "(f['model_weights'][layer][...]); flip Theano convolution kernels "
-                  "(kernel[::-1, ::-1]) and convert channels_first to channels_last where needed",
-              evidence={"keras_version": artifact.keras_version, "backend": artifact.backend})
+    convs = [layer.path for layer in artifact.layers if "Conv" in layer.class_name]
+    if backend not in LEGACY_BACKENDS or not convs:
+        return  # Keras 2 stored every other kernel the same way under each backend
+    # Keras 2 loads the file (tf_keras reads a 2.0.8 Theano .h5), but Theano convolves with flipped kernels.
+    yield Hit(f"saved by Keras {artifact.keras_version} with the {backend} backend: it loads, but {len(convs)} "
+              f"convolution layer(s) ({', '.join(convs[:3])}) hold kernels in {backend}'s flipped convention, so "
+              "their outputs are wrong on TensorFlow until the kernels are flipped",
+              location=convs[0],
+              fix="After loading, flip each convolution kernel once and save again: "
+                  "for layer in conv_layers: k, *rest = layer.get_weights(); "
+                  "layer.set_weights([k[::-1, ::-1], *rest])",
+              evidence={"keras_version": artifact.keras_version, "backend": artifact.backend, "breaks": []})
 
 
 def backend_mismatch(artifact: Artifact, env: Environment) -> Iterator[Hit]:

@@ -211,3 +211,20 @@ def extension_mismatch(artifact: Artifact, env) -> Iterator[Hit]:
               f"{R.keras_label(env)} chooses its reader by the name and fails with {says}",
               fix=f"cp {Path(artifact.path).name!r} {target!r} and load {target!r}",
               evidence={"suffix": suffix, "expected": list(wanted)})
+
+
+def config_without_wrapper(artifact: Artifact, env) -> Iterator[Hit]:
+    for problem in _problems(artifact, "config-without-wrapper"):
+        cls = "keras.Sequential" if problem.detail == "Sequential" else "keras.Model"
+        yield Hit(f"{artifact.path} is a model.get_config() dump, not model.to_json(): it lacks the "
+                  "{class_name, config} wrapper, so model_from_json cannot tell what to build",
+                  fix=f"model = {cls}.from_config(json.load(open('{artifact.path}')))   # or wrap it: "
+                      f"{{\"class_name\": \"{problem.detail}\", \"config\": <this file>}}")
+
+
+def zip_duplicate_member(artifact: Artifact, env) -> Iterator[Hit]:
+    for problem in _problems(artifact, "zip-duplicate-member"):
+        yield Hit(f"{problem.detail}: Python's zipfile (and so Keras) reads the last of them, other tools the "
+                  "first, so what a scanner checked need not be what the loader runs",
+                  location=problem.member,
+                  fix="Do not load it unless you trust its source; re-save the model so that each member appears once.")

@@ -301,3 +301,20 @@ def sequential_list_config(artifact: Artifact, env: Environment) -> Iterator[Hit
         fix="Load it with Keras 2 (pip install tf_keras; tf_keras.models.load_model(path)) and rebuild or re-save "
             "it there, or wrap the list: config['config'] = {'name': 'sequential', 'layers': config['config']}",
     )
+
+
+def json_config_keras2(artifact: Artifact, env: Environment) -> Iterator[Hit]:
+    config = artifact.config
+    # Keras 3's model_from_json resolves the top-level class through its `module`, which Keras 2's
+    # to_json() never wrote; its .h5 loader has a legacy path for Keras 2 configs, model_from_json has not.
+    if (artifact.format is not Format.json_config or R.keras_major(env) != 3 or not isinstance(config, dict)
+            or config.get("module") or artifact.keras_major == 3 or isinstance(config.get("config"), list)
+            or any(p.kind == "config-without-wrapper" for p in artifact.problems)):
+        return
+    yield Hit(
+        f"a Keras {artifact.keras_version or '2'} model.to_json() config (no 'module' keys): {R.keras_label(env)} "
+        f"model_from_json raises \"TypeError: Could not locate class '{config.get('class_name')}'\"",
+        location="class_name",
+        fix="model = tf_keras.models.model_from_json(open(path).read())   # pip install tf_keras; "
+            "or load the Keras 2 .h5 saved with it: keras.saving.load_model('model.h5') reads Keras 2 configs",
+    )

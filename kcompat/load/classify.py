@@ -34,15 +34,22 @@ TABLE: tuple[Row, ...] = (
     Row(_r(r"truncated file|file signature not found"), "KC102"),
     Row(_r(r"pop expected at most 1 argument, got 2|Expected 'config' to be a dict for Sequential"), "KC210"),
     Row(_r(r"bad marshal data|unknown opcode"), "KC206"),
+    Row(_r(r"contains pickled \(object\) data|Object arrays cannot be loaded when allow_pickle=False"), "KC704"),  # before safe_mode: its advice names enable_unsafe_deserialization
     Row(SAFE_MODE, "KC701"),
     Row(_r(r"PerReplica"), "KC809"),
     Row(_r(r"Unknown optimizer|Could not interpret optimizer identifier"), "KC401"),
     Row(_r(r"Argument\(s\) not recognized|decay is deprecated|`decay` is no longer supported"), "KC402"),
     Row(_r(r"not a KerasSaveable subclass"), "KC404"),
     Row(_r(r"parent module [\w.]+ cannot be imported"), "KC203"),
+    Row(_r(r"Could not locate class '(Sequential|Functional|Model)'"), "KC211", ("json-config",)),
+    # A .keras from tf_keras names tf_keras.src.engine.* modules, which Keras 3 never imports.
+    Row(_r(r"Could not locate class '(Sequential|Functional|Model)'"), "KC203", ("keras-zip", "keras-dir")),
+    Row(_r(r"Bad CRC-32|File is not a zip file"), "KC103"),
+    Row(_r(r"Expected a model\.weights\.h5"), "KC104"),
+    Row(_r(r"Invalid value for argument `reduction`"), "KC404"),
     Row(
         _r(r"Unknown layer|Could not locate (class|function)|Unknown (object|class|activation|loss|metric)"
-           r"|Unable to restore custom object"),
+           r"|Unable to restore custom object|Could not interpret activation function identifier"),
         "KC301",
     ),
     Row(_r(r"Unrecognized keyword arguments|Keyword argument not understood"), "KC302"),

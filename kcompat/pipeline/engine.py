@@ -82,8 +82,8 @@ def run_rules(artifact: Artifact, env: Any, config: RunConfig, rules: list[Rule]
 
 def layer_position(artifact: Artifact | None, location: str | None) -> int:
     """Where in the model config a location lies: loaders rebuild layers in config order."""
-    if artifact is None or not location:
-        return 0
+    if artifact is None or not location or location == "<model>":
+        return -1
     for index, layer in enumerate(artifact.layers):
         if location == layer.path or location.startswith((layer.path + ".", layer.path + "[")):
             return index
@@ -95,9 +95,9 @@ def sort_findings(findings: list[Finding], artifact: Artifact | None = None) -> 
     then by code and location: the order every report shows."""
     catalog = load_catalog()
 
-    def stage(code: str) -> int:
+    def stage(code: str) -> tuple[int, int]:
         rule = catalog.get(code)
-        return rule.stage_rank if rule else len(STAGES)
+        return (rule.stage_rank, rule.order) if rule else (len(STAGES), 0)
 
-    findings.sort(key=lambda f: (-f.severity.rank, stage(f.code), layer_position(artifact, f.location),
-                                 f.code, f.location or ""))
+    findings.sort(key=lambda f: (-f.severity.rank, stage(f.code)[0], layer_position(artifact, f.location),
+                                 stage(f.code)[1], f.code, f.location or ""))

@@ -20,6 +20,7 @@ APPLICABLE = {
     "keras-zip": ("keras", "keras-nocompile", "tf_keras"),
     "keras-dir": ("keras", "keras-nocompile"),
     "saved-model": LOADERS,
+    "json-config": ("keras", "tf_keras"),  # keras.models.model_from_json, tf_keras.models.model_from_json
 }
 
 
