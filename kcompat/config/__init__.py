@@ -37,3 +37,4 @@ class RunConfig(BaseModel):
     load: LoadConfig = Field(default_factory=LoadConfig)
     baseline: str | None = None
     outputs: list[str] = Field(default_factory=list)
+    jobs: int | None = Field(None, ge=1)  # processes checking artifacts at once; None: one per core (1 with --load)

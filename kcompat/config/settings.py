@@ -216,6 +216,8 @@ def resolve(args: argparse.Namespace, cwd: Path | None = None) -> Resolved:
         cli("ignore")
     if getattr(args, "fail_on", None):
         config.fail_on, sources["fail_on"] = Severity(args.fail_on), COMMAND_LINE
+    if getattr(args, "jobs", None):
+        config.jobs, sources["jobs"] = args.jobs, COMMAND_LINE
     for key in ("python", "profile"):
         if getattr(args, key, None):
             setattr(config, key, getattr(args, key))
