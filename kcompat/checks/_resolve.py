@@ -6,7 +6,8 @@ Shared by the 2xx, 3xx and 5xx checks. Pure: reads the Environment snapshot, imp
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from kcompat.env.model import Environment, KerasClass
 from kcompat.model import Artifact, ObjectRef
@@ -69,17 +70,38 @@ def _names(entry: KerasClass) -> Iterable[str]:
         yield entry.qualname
 
 
+_MEMO: dict[tuple[int, str], tuple[object, Any]] = {}
+
+
+def memo(source: list, key: str, build: Callable[[], Any]) -> Any:
+    """``build()``, computed once per class list: rules ask for the same name sets thousands of times in
+    a run, and an environment's lists never change once it is loaded."""
+    hit = _MEMO.get((id(source), key))
+    if hit is not None and hit[0] is source:
+        return hit[1]
+    value = build()
+    if len(_MEMO) > 256:  # a run uses one or two environments; tests build many
+        _MEMO.clear()
+    _MEMO[(id(source), key)] = (source, value)
+    return value
+
+
 def known_names(env: Environment, kinds: set[str] | None = None) -> set[str]:
-    return {n for c in pool(env) if kinds is None or c.kind in kinds for n in _names(c)}
+    classes = pool(env)
+    return memo(classes, f"names:{sorted(kinds) if kinds else ''}",
+                lambda: {n for c in classes if kinds is None or c.kind in kinds for n in _names(c)})
 
 
 def custom_names(env: Environment) -> set[str]:
-    names: set[str] = set()
-    for entry in env.custom_objects:
-        names.update(_names(entry))
-        if entry.registered_name and ">" in entry.registered_name:
-            names.add(entry.registered_name.split(">", 1)[1])
-    return names
+    def build() -> set[str]:
+        names: set[str] = set()
+        for entry in env.custom_objects:
+            names.update(_names(entry))
+            if entry.registered_name and ">" in entry.registered_name:
+                names.add(entry.registered_name.split(">", 1)[1])
+        return names
+
+    return memo(env.custom_objects, "custom", build)
 
 
 def find(env: Environment, name: str, kinds: set[str] | None = None) -> KerasClass | None:
@@ -95,16 +117,19 @@ def normalise_module(module: str) -> str:
 
 def existing_modules(env: Environment) -> set[str]:
     """Every module (and parent package) that the env's Keras classes live in, keras-rooted."""
-    out: set[str] = set()
-    for entry in pool(env):
-        if entry.module:
-            parts = normalise_module(entry.module).split(".")
-            out.update(".".join(parts[: i + 1]) for i in range(len(parts)))
-    return out
+    def build() -> set[str]:
+        out: set[str] = set()
+        for entry in pool(env):
+            if entry.module:
+                parts = normalise_module(entry.module).split(".")
+                out.update(".".join(parts[: i + 1]) for i in range(len(parts)))
+        return out
+
+    return memo(pool(env), "modules", build)
 
 
 def public_api(env: Environment) -> set[str]:
-    return {normalise_module(a) for c in pool(env) for a in c.api_names}
+    return memo(pool(env), "api", lambda: {normalise_module(a) for c in pool(env) for a in c.api_names})
 
 
 def is_special(name: str) -> bool:
@@ -135,7 +160,7 @@ def resolvable(env: Environment, ref: ObjectRef) -> bool:
     if ref.class_name in names:
         return True
     if ref.kind == "string":
-        lowered = {n.lower() for n in names}
+        lowered = memo(pool(env), "lowered", lambda: {n.lower() for n in names})
         return ref.class_name.lower() in lowered or ref.class_name.replace("_", "").lower() in lowered
     return False
 
