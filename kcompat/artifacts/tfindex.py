@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from kcompat.artifacts import snappy
 from kcompat.artifacts.detect import TABLE_MAGIC
 from kcompat.artifacts.protos import BundleEntryProto, BundleHeaderProto, dtype_name, shape_dims
 
@@ -53,9 +54,15 @@ def _varint(buf: bytes, pos: int) -> tuple[int, int]:
 def _block(data: bytes, offset: int, size: int) -> bytes:
     if offset + size + BLOCK_TRAILER > len(data):
         raise BundleIndexError(f"block at {offset} (+{size}) runs past the end of the file ({len(data)} bytes)")
-    if data[offset + size] != 0:
-        raise BundleIndexError("compressed index block; kcompat reads only uncompressed bundles")
-    return data[offset : offset + size]
+    kind = data[offset + size]
+    if kind == 0:
+        return data[offset : offset + size]
+    if kind == 1:  # Snappy, as older TF and TF Serving exports wrote; TF reads it
+        try:
+            return snappy.decompress(data[offset : offset + size], MAX_INDEX_BYTES)
+        except snappy.SnappyError as exc:
+            raise BundleIndexError(f"Snappy block at {offset} does not decompress: {exc}") from None
+    raise BundleIndexError(f"block at {offset} has compression type {kind}, which TF's table format does not define")
 
 
 def _entries(block: bytes):
