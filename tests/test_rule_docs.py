@@ -51,3 +51,28 @@ def test_codes_are_never_reused():
     retired = Path(__file__).parent.parent / "rules" / "RETIRED"
     old = set(re.findall(r"KC\d{3}", retired.read_text())) if retired.exists() else set()
     assert not old & {r.code for r in RULES}
+
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda r: r.code)
+def test_references_are_public_links(rule):
+    """Users have the docs (`kcompat explain`), not our notes: every reference is a public URL, or a file
+    this repository ships (README.md#section)."""
+    lines = [line for line in rule.sections["References"].splitlines() if line.strip()]
+    assert lines, f"{rule.source} lists no reference"
+
+    def shipped(line: str) -> bool:
+        match = re.match(r"^- ([\w./-]+\.md)(#[\w-]+)?$", line)
+        return bool(match) and (REPO / match.group(1)).is_file()
+
+    bad = [line for line in lines if not re.match(r"^- <?https?://\S+", line) and not shipped(line)]
+    assert not bad, f"{rule.source}: references that are not public links: {bad}"
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda r: r.code)
+def test_doc_names_no_file_outside_the_repository(rule):
+    named = set(re.findall(r"(?<![\w/.-])([\w-]+\.md)\b", rule.doc))
+    outside = {name for name in named if not any(REPO.glob(f"**/{name}"))}
+    assert not outside, f"{rule.source} names files users do not have: {sorted(outside)}"
