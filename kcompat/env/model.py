@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 # Bump when the probe output changes shape or meaning: it is part of the cache key,
 # so old cache entries are re-probed instead of being misread.
-PROBE_VERSION = "1"
+PROBE_VERSION = "2"  # 2: keras_ops, loaders, KerasClass.accepted and .slots
 
 TRACKED_DISTRIBUTIONS = ("tensorflow", "keras", "tf_keras", "h5py", "numpy", "protobuf")
 
@@ -30,6 +30,7 @@ KerasKind = Literal[
     "constraint",
     "dtype_policy",
     "object",
+    "op",  # a Keras 3 operation class (keras.src.ops.*), in Environment.keras_ops only
 ]
 
 
@@ -62,6 +63,25 @@ class KerasClass(_Model):
     base_params: list[str] = Field(default_factory=list)
     api_names: list[str] = Field(default_factory=list)  # public paths, e.g. keras.layers.Dense
     framework: Literal["keras", "tf_keras"] | None = None
+    # Constructor argument -> the values its own `if ARG not in VALUES: raise` check accepts, read from the
+    # installed source (followed into super().__init__, self methods and module helpers it hands ARG to).
+    # Other branches before that check may accept more (a DTypePolicy object for `dtype`, say).
+    accepted: dict[str, list[str | int | float | bool | None]] = Field(default_factory=dict)
+    # Optimizers: the names of the variables it holds once built for one variable named "w"
+    # (e.g. Keras 3 Adam: adam/iteration, adam/learning_rate, adam/w_momentum, adam/w_velocity).
+    slots: list[str] | None = None
+
+
+class LoaderFacts(_Model):
+    """How one Keras package's ``load_model`` behaves, found by the probe saving and loading tiny models."""
+
+    load_model_params: list[str] = Field(default_factory=list)  # named parameters of models.load_model
+    keras_ext_writes: Literal["zip", "hdf5", "other"] | None = None  # what model.save("m.keras") writes
+    # HDF5 dataset paths inside a .keras zip's model.weights.h5 for Sequential([Conv2D, Flatten, Dense]):
+    # Keras 2.12 "_layer_checkpoint_dependencies/conv2d/vars/0", 2.13+ and 3 "layers/conv2d/vars/0".
+    keras_zip_weight_paths: list[str] = Field(default_factory=list)
+    h5_safe_mode: bool | None = None  # load_model(.h5 with a Lambda, safe_mode=True) refuses; None: no safe_mode
+    savedmodel_plain: str | None = None  # load_model on a tf.saved_model.save(tf.Module) dir: "ok" or "Error: message"
 
 
 class Device(_Model):
@@ -89,12 +109,15 @@ class Environment(_Model):
     tf_keras_classes: list[KerasClass] = Field(default_factory=list)
     custom_objects: list[KerasClass] = Field(default_factory=list)
     custom_object_modules: list[str] = Field(default_factory=list)
+    keras_ops: list[KerasClass] = Field(default_factory=list)  # Keras 3 operation classes (kind "op")
+    loaders: dict[str, LoaderFacts] = Field(default_factory=dict)  # "keras" / "tf_keras" -> LoaderFacts
     errors: list[str] = Field(default_factory=list)
     probe_seconds: float = 0.0
     fingerprint: str = ""  # the cache key this snapshot is stored under
     # Where this object came from in this run; not a fact about the target environment.
-    source: Literal["probe", "cache", "profile"] = "probe"
+    source: Literal["probe", "cache", "profile", "release"] = "probe"
     cache_path: str | None = None
+    release: str | None = None  # the knowledge-base release this snapshot was read from (source "release")
 
     @property
     def from_cache(self) -> bool:
@@ -143,10 +166,18 @@ class Environment(_Model):
                 return entry
         return None
 
+    def find_op(self, name: str, module: str | None = None) -> KerasClass | None:
+        """The Keras 3 operation class ``name`` (optionally in ``module``, e.g. keras.src.ops.numpy)."""
+        for entry in self.keras_ops:
+            if entry.name == name and (module is None or entry.module == module):
+                return entry
+        return None
+
     def summary_counts(self) -> dict[str, int]:
         return {
             "ops": len(self.ops),
             "keras_classes": len(self.keras_classes),
             "tf_keras_classes": len(self.tf_keras_classes),
             "custom_objects": len(self.custom_objects),
+            "keras_ops": len(self.keras_ops),
         }

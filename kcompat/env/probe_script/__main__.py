@@ -13,6 +13,8 @@ or third-party module:
     kcp_walker       the Walker that records classes and functions, base classes -> kinds
     kcp_keras        the walk of one Keras package and of Keras's own lookup tables; custom objects
     kcp_tf           registered ops and devices
+    kcp_facts        release facts: Keras 3 op classes, optimizer slot layouts, loader behaviour
+    kcp_accepted     accepted values of constructor arguments, read from the library's own checks
     __main__         main(): the snapshot, in order
 
 These are the only files of kcompat/env that import TensorFlow or Keras.
@@ -34,6 +36,7 @@ import platform  # noqa: E402
 import time  # noqa: E402
 import traceback  # noqa: E402
 
+from kcp_facts import collect as collect_facts  # noqa: E402
 from kcp_keras import custom_registry, walk_keras  # noqa: E402
 from kcp_tf import collect_devices, collect_ops  # noqa: E402
 from kcp_versions import BACKENDS, TRACKED, _err, dist_version, find_spec_safe, read_keras_json  # noqa: E402
@@ -41,7 +44,7 @@ from kcp_walker import BASE_PATHS, Walker, _bases, _first_attr  # noqa: E402
 
 sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE]
 
-PROBE_VERSION = "1"  # keep equal to kcompat.env.model.PROBE_VERSION
+PROBE_VERSION = "2"  # keep equal to kcompat.env.model.PROBE_VERSION
 
 
 def main(argv=None):
@@ -78,6 +81,8 @@ def main(argv=None):
         "tf_keras_classes": [],
         "custom_objects": [],
         "custom_object_modules": list(args.custom_objects),
+        "keras_ops": [],
+        "loaders": {},
         "errors": errors,
     }
 
@@ -114,6 +119,15 @@ def main(argv=None):
             except Exception as exc:
                 _err(errors, "walking %s classes failed" % pkg, exc)
                 errors.append(traceback.format_exc().strip().splitlines()[-1])
+            try:
+                reg_fn = _first_attr([pkg + ".saving:get_registered_name", pkg + ".utils:get_registered_name"])
+                walker = Walker(pkg, reg_fn, _bases(pkg, BASE_PATHS))
+                ops, loaders = collect_facts(pkg, major, result[field], tf, walker, errors)
+                if ops:
+                    result["keras_ops"] = ops
+                result["loaders"][pkg] = loaders
+            except Exception as exc:
+                _err(errors, "reading %s release facts failed" % pkg, exc)
         reg = custom_registry(pkg)
         if reg is not None:
             registries[pkg] = (reg, dict(reg), _first_attr([pkg + ".saving:get_registered_name", pkg + ".utils:get_registered_name"]))
