@@ -1,4 +1,4 @@
-"""Command line: `kcompat check|rules|explain|schema|env|config|baseline`.
+"""Command line: `kcompat check|rules|explain|schema|env|config|baseline|targets|matrix`.
 
 Exit 0 clean, 1 findings, 2 usage or internal error. Each subcommand lives in its own module here;
 they share the `check` flags and the environment lookup in `common`.
@@ -28,12 +28,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("rules", help="list the rule catalog")
     p.add_argument("--family", metavar="DIGIT|NAME", help="only one family: 1, 1xx, KC1 or a word of its name (integrity, versions, ops...)")
     p.add_argument("--markdown", action="store_true", help="print a Markdown table (the README's rule table)")
-    p = sub.add_parser("explain", help="print a rule's documentation")
-    p.add_argument("rule", metavar="CODE|NAME")
+    p = sub.add_parser("explain", help="print a rule's documentation, or explain an error message or traceback",
+                       description="With a rule code or name, print its documentation. With an error message or a "
+                                   "whole traceback (as the argument, --from FILE, or - for stdin), name the rule "
+                                   "that explains it, its cause and its fix.")
+    p.add_argument("rule", nargs="?", metavar="CODE|NAME|ERROR", help="a rule code or name, an error message, or -")
+    p.add_argument("--from", dest="source", metavar="FILE", help="read the error or traceback from FILE")
     sub.add_parser("schema", help="print the JSON Schema of the JSON report")
     sub.add_parser("env", help="probe and show the environment snapshot (kcompat env --help)", add_help=False)
     add_config_parser(sub)
     add_baseline_parser(sub)
+    add_targets_parser(sub)
+    add_matrix_parser(sub)
     return parser
 
 

@@ -102,5 +102,22 @@ def classify(
     return FALLBACK
 
 
+def candidates(message: str, *, exception_type: str | None = None) -> list[tuple[str, tuple[str, ...] | None]]:
+    """Every (code, formats) a failure message may stand for, most specific first: what `classify` would
+    say for each artifact format, for an error seen without its artifact (``kcompat explain``)."""
+    msg = f"KeyError: {message}" if exception_type == "KeyError" else message
+    texts = ([msg.rsplit("Exception encountered:", 1)[1]] if "Exception encountered:" in msg else []) + [msg]
+    for text in texts:
+        found: list[tuple[str, tuple[str, ...] | None]] = []
+        for row in TABLE:
+            if row.pattern.search(text) and all(code != row.code for code, _ in found):
+                found.append((row.code, row.formats))
+                if row.formats is None:
+                    break  # a row for every format ends the list, as it ends classify's search
+        if found:
+            return found
+    return [(FALLBACK, None)]
+
+
 def is_safe_mode_refusal(message: str | None) -> bool:
     return bool(message) and bool(SAFE_MODE.search(message or "")) and "lambda" in (message or "").lower()
