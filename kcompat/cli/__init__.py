@@ -1,4 +1,4 @@
-"""Command line: `kcompat check|rules|explain|schema|env|config|baseline|targets|matrix`.
+"""Command line: `kcompat check|rules|explain|schema|env|config|baseline`.
 
 Exit 0 clean, 1 findings, 2 usage or internal error. Each subcommand lives in its own module here;
 they share the `check` flags and the environment lookup in `common`.
@@ -38,8 +38,6 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("env", help="probe and show the environment snapshot (kcompat env --help)", add_help=False)
     add_config_parser(sub)
     add_baseline_parser(sub)
-    add_targets_parser(sub)
-    add_matrix_parser(sub)
     return parser
 
 
