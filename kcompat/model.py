@@ -2,12 +2,79 @@
 
 from __future__ import annotations
 
+import re
 from enum import Enum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 SCHEMA_VERSION = "1.0"
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _escape_surrogate(match: re.Match) -> str:
+    point = ord(match.group())
+    if 0xDC80 <= point <= 0xDCFF:  # a byte that os.fsdecode could not decode (surrogateescape)
+        return f"\\x{point - 0xDC00:02x}"
+    return f"\\u{point:04x}"
+
+
+def safe_text(text: str) -> str:
+    """``text`` without lone surrogates, which no UTF-8 output can hold: shown as ``\\xff`` or ``\\ud800``."""
+    if text.isascii():
+        return text
+    return _SURROGATE.sub(_escape_surrogate, text)
+
+
+def _safe_key(key: Any) -> Any:
+    return safe_text(key) if isinstance(key, str) else key
+
+
+def scrub(value: Any) -> Any:
+    """Make every string in ``value`` safe, in place where it can (models, dicts, lists); returns it.
+
+    Strings from a file or a file name enter the model here. The walk uses its own stack, so a
+    config nested thousands of levels deep cannot exhaust the recursion limit.
+    """
+    if isinstance(value, str):
+        return safe_text(value)
+    stack = [value]
+    seen: set[int] = set()
+    while stack:
+        item = stack.pop()
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, BaseModel):
+            for name in type(item).model_fields:
+                child = getattr(item, name)
+                if isinstance(child, str):
+                    setattr(item, name, safe_text(child))
+                elif isinstance(child, (BaseModel, dict, list)):
+                    stack.append(child)
+        elif isinstance(item, dict):
+            for key in list(item):
+                child = item[key]
+                if isinstance(child, str):
+                    child = safe_text(child)
+                elif isinstance(child, tuple):
+                    child = list(child)
+                if isinstance(key, str) and not key.isascii() and _SURROGATE.search(key):
+                    del item[key]
+                    item[_safe_key(key)] = child
+                else:
+                    item[key] = child
+                if isinstance(child, (BaseModel, dict, list)):
+                    stack.append(child)
+        elif isinstance(item, list):
+            for i, child in enumerate(item):
+                if isinstance(child, str):
+                    item[i] = safe_text(child)
+                elif isinstance(child, tuple):
+                    item[i] = child = list(child)
+                if isinstance(child, (BaseModel, dict, list)):
+                    stack.append(child)
+    return value
 
 
 class _Model(BaseModel):
@@ -47,7 +114,8 @@ class Format(str, Enum):
     empty = "empty"
     unknown = "unknown"
     missing = "missing"
-    unreadable = "unreadable"
+    unreadable = "unreadable"  # no read permission, or not a regular file (a FIFO, socket or device)
+    unchecked = "unchecked"  # kcompat gave up on it (a timeout, or a reader crash): KC117 says why
 
 
 class Problem(_Model):
@@ -185,6 +253,13 @@ class ArtifactReport(_Model):
     load_wall_s: float | None = None
 
 
+class Skipped(_Model):
+    """An entry of a checked folder that is not an artifact: counted and listed, never dropped."""
+
+    path: str
+    reason: str
+
+
 class Report(_Model):
     schema_version: str = SCHEMA_VERSION
     tool: str = "kcompat"
@@ -194,6 +269,7 @@ class Report(_Model):
     environment: dict[str, Any] | None = None
     fail_on: Severity = Severity.error
     artifacts: list[ArtifactReport] = Field(default_factory=list)
+    skipped: list[Skipped] = Field(default_factory=list)  # folder entries that are not artifacts, and why
     baseline: dict[str, Any] | None = None  # {file, new, suppressed, fixed: [...]} with --baseline
     exit_code: int = 0
 

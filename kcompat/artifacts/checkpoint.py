@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -12,16 +13,37 @@ from kcompat.model import Artifact, Problem, Weight
 SLOT_MARKER = "/.OPTIMIZER_SLOT/"
 
 
+class OutsideFolder(ValueError):
+    """The `checkpoint` file names a prefix outside its folder, which kcompat does not read."""
+
+
+def inside(folder: Path, named: Path) -> Path:
+    """``named`` if it lies in ``folder``; else the same name in ``folder`` (a checkpoint folder that was
+    moved keeps its old absolute paths), if that exists."""
+    target = named if named.is_absolute() else folder / named
+    try:
+        root = os.path.realpath(folder)
+        if os.path.commonpath([root, os.path.realpath(target)]) == root:
+            return target
+    except ValueError as exc:  # a NUL byte in the name
+        raise OutsideFolder(f"the checkpoint file names {str(named)!r}, not a valid path: {exc}") from None
+    local = folder / named.name
+    if local.with_name(local.name + ".index").is_file():
+        return local
+    raise OutsideFolder(f"the checkpoint file names {str(named)!r}, outside its folder; kcompat reads only the folder it was given")
+
+
 def resolve_prefix(path: Path) -> Path | None:
     """A checkpoint directory names its latest prefix in the `checkpoint` file."""
     if path.is_dir() or path.name == "checkpoint":
         folder = path if path.is_dir() else path.parent
         state = folder / "checkpoint"
         if state.is_file():
-            match = re.search(r'^model_checkpoint_path:\s*"([^"]+)"', state.read_text("utf-8", "replace"), re.M)
+            with state.open("rb") as fh:
+                text = fh.read(1024 * 1024).decode("utf-8", "replace")
+            match = re.search(r'^model_checkpoint_path:\s*"([^"]+)"', text, re.M)
             if match:
-                named = Path(match.group(1))
-                return named if named.is_absolute() else folder / named
+                return inside(folder, Path(match.group(1)))
         indexes = sorted(folder.glob("*.index"))
         return indexes[-1].with_suffix("") if indexes else None
     return checkpoint_prefix(path) or path
@@ -52,7 +74,11 @@ def read_bundle(artifact: Artifact, prefix: Path, member: str | None = None) -> 
 
 
 def read_checkpoint(artifact: Artifact, path: Path) -> None:
-    prefix = resolve_prefix(path)
+    try:
+        prefix = resolve_prefix(path)
+    except OutsideFolder as exc:
+        artifact.problems.append(Problem(kind="checkpoint-index-corrupt", member="checkpoint", detail=str(exc)))
+        return
     if prefix is None or not prefix.with_name(prefix.name + ".index").is_file():
         artifact.problems.append(Problem(kind="checkpoint-index-corrupt", detail="no .index file found for this checkpoint"))
         return

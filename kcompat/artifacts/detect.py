@@ -225,6 +225,8 @@ def discover(root: Path, skipped: list[tuple[Path, str]] | None = None) -> list[
     found: list[Path] = []
     for dirpath, dirnames, filenames in os.walk(root):
         here = Path(dirpath)
+        if not dirnames and not filenames and here != root:
+            skipped.append((here, "empty folder"))
         dirnames.sort()
         keep = []
         for d in dirnames:

@@ -51,6 +51,6 @@ def run_check(args: argparse.Namespace) -> int:
     color = {"always": True, "never": False}.get(args.color, text.use_color(summary))
     print(text.render(report, verbose=args.verbose, quiet=args.quiet, color=color), file=summary)
     for line in gate.closing_lines(report, baseline, quiet=args.quiet):
-        print(line, file=summary)
+        print(text.shown(line), file=summary)  # they name artifacts: no escape sequence may reach the terminal
     return 0 if args.exit_zero else report.exit_code
 

@@ -37,4 +37,5 @@ class RunConfig(BaseModel):
     load: LoadConfig = Field(default_factory=LoadConfig)
     baseline: str | None = None
     outputs: list[str] = Field(default_factory=list)
+    artifact_timeout: float = Field(30, alias="artifact-timeout", ge=0)  # seconds per artifact; 0: no budget
     jobs: int | None = Field(None, ge=1)  # processes checking artifacts at once; None: one per core (1 with --load)

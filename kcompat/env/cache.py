@@ -4,8 +4,11 @@ The key is a sha256 over: the interpreter path (as given, made absolute, plus it
 realpath and the ``sys.prefix`` it reports, because venv interpreters are symlinks to
 one shared binary), the sorted ``name==version`` list of distributions on its
 ``sys.path``, the sorted custom-objects modules (with the stat of their files), the
-environment variables and ``keras.json`` that change what the probe sees, and
-``PROBE_VERSION``. The installed distributions are read by a tiny ``python -c`` in the
+environment variables and the settings of ``keras.json`` that change what the probe sees, and
+``PROBE_VERSION``. ``keras.json`` counts by its settings over Keras's defaults, not its bytes: the
+first ``import keras`` on a machine writes the defaults, which the probe saw already, and a key
+over the file's presence changed in the middle of a run (a fresh probe where the cache was warm).
+The installed distributions are read by a tiny ``python -c`` in the
 target that lists ``*.dist-info`` folder names; it never imports TensorFlow.
 """
 
@@ -87,6 +90,23 @@ if __name__ == "__main__":
 """
 
 
+# What Keras 3 and tf_keras write to a missing keras.json on import, and assume while it is missing.
+KERAS_JSON_DEFAULTS = {"floatx": "float32", "epsilon": 1e-07, "backend": "tensorflow", "image_data_format": "channels_last"}
+
+
+def keras_settings(text: str | None) -> str:
+    """The settings a keras.json gives (the defaults when there is none); the raw text if it does not parse."""
+    if text is None:
+        return json.dumps(KERAS_JSON_DEFAULTS, sort_keys=True)
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return text
+    if not isinstance(data, dict):
+        return text
+    return json.dumps({**KERAS_JSON_DEFAULTS, **data}, sort_keys=True)
+
+
 class FingerprintError(RuntimeError):
     def __init__(self, message: str, stderr: str = "") -> None:
         super().__init__(message)
@@ -139,9 +159,22 @@ def fingerprint(
     facts: dict | None = None,
 ) -> str:
     """The cache key for probing ``python`` with ``custom_objects``."""
+    payload = key_inputs(python, custom_objects, hide_devices=hide_devices, facts=facts)
+    blob = json.dumps(payload, sort_keys=True).encode()
+    return hashlib.sha256(blob).hexdigest()
+
+
+def key_inputs(
+    python: str,
+    custom_objects: Sequence[str] = (),
+    *,
+    hide_devices: bool = False,
+    facts: dict | None = None,
+) -> dict:
+    """Everything the cache key covers, by name: what to compare when two keys differ."""
     if facts is None:
         facts = interpreter_facts(python, custom_objects)
-    payload = {
+    return {
         "probe_version": PROBE_VERSION,
         "interpreter": os.path.abspath(python),
         "realpath": os.path.realpath(python),
@@ -150,15 +183,13 @@ def fingerprint(
         "python_version": facts.get("version"),
         "sys_path": facts.get("path"),
         "dists": facts.get("dists"),
-        "keras_json": facts.get("keras_json"),
+        "keras_json": keras_settings(facts.get("keras_json")),
         "custom_objects": sorted(custom_objects),
         "custom_object_files": facts.get("modules"),
         "env": {name: os.environ.get(name) for name in KEY_ENV_VARS},
         "hide_devices": hide_devices,
         "cwd": os.getcwd() if custom_objects else None,
     }
-    blob = json.dumps(payload, sort_keys=True).encode()
-    return hashlib.sha256(blob).hexdigest()
 
 
 def cache_path(key: str, directory: Path | None = None) -> Path:

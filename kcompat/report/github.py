@@ -9,14 +9,21 @@ https://docs.github.com/en/actions/using-workflows/workflow-commands-for-github-
 from __future__ import annotations
 
 import os
+import re
 
 from kcompat.model import Report
 
 LEVELS = {"error": "error", "warning": "warning", "info": "notice"}
 
 
+# Control characters other than the line breaks escape_data encodes: ANSI sequences and the like.
+CONTROL = re.compile("[\x00-\x09\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
 def escape_data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    """One line of data: a newline from a file name cannot start a line of its own, so no `::command`."""
+    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return CONTROL.sub(lambda m: f"%{ord(m.group()):02X}", text)
 
 
 def escape_property(text: str) -> str:

@@ -8,6 +8,8 @@ the stream is a terminal and ``NO_COLOR`` is unset.
 from __future__ import annotations
 
 import os
+import re
+from collections import Counter
 from typing import IO
 
 from kcompat.model import Artifact, ArtifactReport, Report, Severity
@@ -17,6 +19,17 @@ STYLES = {
     "error": "\x1b[1;31m", "warning": "\x1b[1;33m", "info": "\x1b[1;34m",
     "path": "\x1b[1m", "dim": "\x1b[2m", "code": "\x1b[1m", "ok": "\x1b[1;32m", "fail": "\x1b[1;31m",
 }
+
+
+# C0 and C1 control characters and DEL: an escape sequence from a file name must not reach the terminal.
+CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+def shown(text: str) -> str:
+    """A string from a file or a file name as the terminal may print it: control characters escaped
+    (so no colour, cursor move or new line), and no `::` that a CI log could read as a workflow command."""
+    text = CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
+    return text.replace("::", "\\x3a:")
 
 
 def use_color(stream: IO[str] | None, env: dict[str, str] | None = None) -> bool:
@@ -54,19 +67,19 @@ def facts(entry: ArtifactReport) -> list[str]:
     artifact = entry.artifact
     lines = []
     if artifact.model_class or artifact.layers:
-        lines.append(f"    model: {artifact.model_class or '?'}, {len(artifact.layers)} layers")
+        lines.append(f"    model: {shown(artifact.model_class or '?')}, {len(artifact.layers)} layers")
     if artifact.weights:
         lines.append(f"    weights: {len(artifact.weights)} tensors")
     if artifact.saved_model:
         sigs = ", ".join(s.key for s in artifact.saved_model.signatures) or "none"
-        lines.append(f"    signatures: {sigs}; ops: {len(artifact.saved_model.ops)}")
+        lines.append(f"    signatures: {shown(sigs)}; ops: {len(artifact.saved_model.ops)}")
     missing = sorted({str(f.evidence.get("op")) for f in entry.findings if f.code == "KC604" and f.evidence.get("op")})
     if missing:
-        lines.append(f"    ops missing: {', '.join(missing)}")
+        lines.append(f"    ops missing: {shown(', '.join(missing))}")
     if entry.loads:
         statuses: dict[str, int] = {}
         for attempt in entry.loads:
-            status = str(attempt.get("status")) if isinstance(attempt, dict) else "?"
+            status = shown(str(attempt.get("status"))) if isinstance(attempt, dict) else "?"
             statuses[status] = statuses.get(status, 0) + 1
         lines.append("    loads: " + ", ".join(f"{n} {s}" for s, n in sorted(statuses.items())))
     return lines
@@ -78,19 +91,23 @@ def render(report: Report, verbose: bool = False, quiet: bool = False, color: bo
     for entry in report.artifacts:
         a = entry.artifact
         if not quiet:
-            head = f"{paint(a.path, 'path')}  {paint('[' + a.format.value + ']', 'dim')}"
-            by = saved_by(a)
+            head = f"{paint(shown(a.path), 'path')}  {paint('[' + a.format.value + ']', 'dim')}"
+            by = shown(saved_by(a))
             out.append(f"{head}  {paint(by, 'dim')}" if by else head)
             if verbose:
                 out.extend(paint(line, "dim") for line in facts(entry))
         for f in entry.findings:
-            where = f" at {f.location}" if f.location else ""
-            prefix = f"{a.path}: " if quiet else "  "
+            where = f" at {shown(f.location)}" if f.location else ""
+            prefix = f"{shown(a.path)}: " if quiet else "  "
             severity = paint(f.severity.value, f.severity.value)
-            out.append(f"{prefix}{paint(f.code, 'code')} {severity} {f.name}{where}: {f.message}")
+            out.append(f"{prefix}{paint(f.code, 'code')} {severity} {f.name}{where}: {shown(f.message)}")
             if f.fix and not quiet:
-                fix = f.fix.replace("\n", "\n           ")  # keep a multi-line fix under its label
+                fix = "\n           ".join(shown(line) for line in f.fix.split("\n"))  # a multi-line fix under its label
                 out.append(f"      {paint('fix:', 'dim')} {fix}")
+    if not quiet and report.skipped:
+        out.append(skipped_summary(report))
+        if verbose:
+            out.extend(paint(f"  skipped {shown(s.path)}: {s.reason}", "dim") for s in report.skipped)
     if not quiet:
         counts = {s: sum(f.severity is s for f in report.findings) for s in Severity}
         verdict = paint("FAIL", "fail") if report.exit_code == 1 else paint("ok", "ok")
@@ -100,3 +117,10 @@ def render(report: Report, verbose: bool = False, quiet: bool = False, color: bo
             f"in {report.duration_s:.2f}s; {verdict} (fail-on {report.fail_on.value})"
         )
     return "\n".join(out)
+
+
+def skipped_summary(report: Report) -> str:
+    """"12 entries skipped: 10 not a model artifact, 2 hidden file" (listed under -v and in the JSON)."""
+    reasons = Counter(s.reason for s in report.skipped)
+    parts = ", ".join(f"{n} {reason}" for reason, n in reasons.most_common())
+    return f"{len(report.skipped)} entr{'y' if len(report.skipped) == 1 else 'ies'} skipped: {parts}"
