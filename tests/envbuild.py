@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from kcompat.env import load_profile
-from kcompat.env.model import Device, KerasClass
+from kcompat.env.model import Device, KerasClass, LoaderFacts
 from kcompat.env.targets import shipped
 
 _CACHE: dict[str, Any] = {}
@@ -26,4 +26,11 @@ def build_env(spec: dict[str, Any]):
         env.ops.pop(name, None)
     env.ops.update(spec.get("add_ops", {}))
     env.custom_objects.extend(KerasClass(**c) for c in spec.get("custom_objects", []))
+    env.keras_ops.extend(KerasClass(**c) for c in spec.get("keras_ops", []))
+    for name, facts in spec.get("loaders", {}).items():  # "keras" / "tf_keras" -> LoaderFacts fields
+        env.loaders[name] = LoaderFacts(**facts)
+    for name, accepted in spec.get("accepted", {}).items():  # class name -> {argument: accepted values}
+        for entry in env.keras_classes + env.tf_keras_classes:
+            if entry.name == name:
+                entry.accepted = {**entry.accepted, **accepted}
     return env

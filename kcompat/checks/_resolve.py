@@ -119,7 +119,9 @@ def existing_modules(env: Environment) -> set[str]:
     """Every module (and parent package) that the env's Keras classes live in, keras-rooted."""
     def build() -> set[str]:
         out: set[str] = set()
-        for entry in pool(env):
+        # Keras 3 serializes ops too (a keras.applications model holds keras.src.ops.numpy.Add), so a
+        # module exists if any serializable object the probe found lives there, not only a layer.
+        for entry in [*pool(env), *(env.keras_ops if framework(env) == "keras" else [])]:
             if entry.module:
                 parts = normalise_module(entry.module).split(".")
                 out.update(".".join(parts[: i + 1]) for i in range(len(parts)))
@@ -129,7 +131,8 @@ def existing_modules(env: Environment) -> set[str]:
 
 
 def public_api(env: Environment) -> set[str]:
-    return memo(pool(env), "api", lambda: {normalise_module(a) for c in pool(env) for a in c.api_names})
+    ops = env.keras_ops if framework(env) == "keras" else []
+    return memo(pool(env), "api", lambda: {normalise_module(a) for c in [*pool(env), *ops] for a in c.api_names})
 
 
 def is_special(name: str) -> bool:

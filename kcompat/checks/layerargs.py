@@ -128,3 +128,32 @@ def _writer_load_hint(artifact: Artifact, env: Environment) -> str:
                 "os.environ['TF_USE_LEGACY_KERAS'] = '1'; import tf_keras; model = tf_keras.models.load_model(path)")
     return "load under the Keras that wrote it and re-save"
 
+
+
+def _accepts(values: list, value) -> bool:
+    if value in values:
+        return True
+    # Keras lower-cases some string arguments before it checks them (padding, data_format...)
+    return isinstance(value, str) and value.lower() in values
+
+
+def layer_arg_value(artifact: Artifact, env: Environment) -> Iterator[Hit]:
+    rejected: dict[tuple[str, str, str], list[str]] = {}
+    for layer in artifact.layers:
+        cls = R.find(env, layer.class_name, {"layer", "model"})
+        if cls is None:
+            continue
+        for arg, values in cls.accepted.items():
+            value = layer.config.get(arg)
+            if arg not in layer.config or not isinstance(value, (str, int, float, bool)) or _accepts(values, value):
+                continue
+            rejected.setdefault((layer.class_name, arg, repr(value)), []).append(layer.path)
+    for (class_name, arg, value), paths in rejected.items():
+        accepted = ", ".join(repr(v) for v in R.find(env, class_name, {"layer", "model"}).accepted[arg])
+        yield Hit(f"{len(paths)} {class_name} layer(s) ({', '.join(paths[:3])}) have {arg}={value}, which "
+                  f"{R.keras_label(env)}'s {class_name} rejects (it accepts {accepted}): loading raises "
+                  f"ValueError at the first of them",
+                  location=paths[0], evidence={"argument": arg, "value": value, "locations": paths[:50]},
+                  key=f"{class_name}.{arg}",
+                  fix=f"Set {arg} to one of {accepted} in those layers' configs (the meaning may differ: check "
+                      f"the {class_name} docs of both Keras versions), or load under the Keras that saved it")

@@ -31,7 +31,9 @@ COMPILE_FALSE = "model = keras.saving.load_model(path, compile=False)\nmodel.com
 
 # Loss names Keras 2 resolved that Keras 3 no longer knows (the tf2.15 / tf_keras profiles).
 KERAS2_ONLY_LOSSES = {"logcosh", "kullback_leibler_divergence", "huber_loss", "cosine_proximity"}
-KERAS2_LOSS_REDUCTIONS_REJECTED = {"auto"}  # keras.losses.Reduction.AUTO, gone in Keras 3
+# keras.losses.Reduction.AUTO, gone in Keras 3: used only when the environment's loss classes carry no
+# probed `accepted` values (snapshots taken before probe v2).
+KERAS2_LOSS_REDUCTIONS_REJECTED = {"auto"}
 
 
 def compiles_from_training_config(artifact: Artifact, env) -> bool:
@@ -208,10 +210,17 @@ def undeserializable_losses(artifact: Artifact, env) -> Iterator[tuple[str, str,
                 yield location, item, "TypeError: string indices must be integers, not 'str'"
         else:
             config = item.get("config") if isinstance(item.get("config"), dict) else {}
-            if item.get("class_name") in known and config.get("reduction") in KERAS2_LOSS_REDUCTIONS_REJECTED:
+            cls = next((c for c in classes if c.kind == "loss" and c.name == item.get("class_name")), None)
+            if cls is None or "reduction" not in config:
+                continue
+            accepted = cls.accepted.get("reduction")
+            # The probed class says which reductions it accepts; an environment probed before it recorded
+            # them falls back to the one value Keras 3 dropped.
+            if accepted is not None and config["reduction"] not in accepted or \
+                    accepted is None and config["reduction"] in KERAS2_LOSS_REDUCTIONS_REJECTED:
+                expected = accepted if accepted is not None else ["mean", "sum_over_batch_size", "sum", "none", None]
                 yield location, f"{item['class_name']}(reduction={config['reduction']!r})", (
-                    "ValueError: Invalid value for argument `reduction`. Expected one of {'mean', "
-                    "'sum_over_batch_size', 'mean_with_sample_weight', 'sum', 'none', None}. "
+                    f"ValueError: Invalid value for argument `reduction`. Expected one of {set(expected)}. "
                     f"Received: reduction={config['reduction']}")
 
 

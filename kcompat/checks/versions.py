@@ -318,3 +318,29 @@ def json_config_keras2(artifact: Artifact, env: Environment) -> Iterator[Hit]:
         fix="model = tf_keras.models.model_from_json(open(path).read())   # pip install tf_keras; "
             "or load the Keras 2 .h5 saved with it: keras.saving.load_model('model.h5') reads Keras 2 configs",
     )
+
+
+def _layer_root(paths: list[str]) -> str | None:
+    """The group a .keras weights file keeps its layers under: 'layers' or '_layer_checkpoint_dependencies'."""
+    roots = {p.split("/", 1)[0] for p in paths if "/vars/" in p}
+    return roots.pop() if len(roots) == 1 else None
+
+
+def keras_weight_layout(artifact: Artifact, env: Environment) -> Iterator[Hit]:
+    if artifact.format not in (Format.keras_zip, Format.keras_dir) or not artifact.weights:
+        return
+    facts = env.loaders.get("tf_keras" if R.framework(env) == "tf_keras" else "keras")
+    target = _layer_root(facts.keras_zip_weight_paths) if facts else None
+    saved = _layer_root([w.name for w in artifact.weights])
+    if target is None or saved is None or saved == target:
+        return
+    first = next(w.name.split("/")[1] for w in artifact.weights if w.name.startswith(saved + "/"))
+    yield Hit(
+        f"the weights file keeps its layers under '{saved}/', but {R.keras_label(env)} looks for them under "
+        f"'{target}/' (the .keras weight layout changed between Keras 2.12 and 2.13): loading raises "
+        f"\"Layer '{first}' expected N variables, but received 0 variables during loading\"",
+        location="model.weights.h5", key="layout",
+        evidence={"saved_root": saved, "target_root": target},
+        fix="Load it under the Keras that wrote it and save it again there as .h5 (model.save('model.h5')), "
+            "which the target reads by layer name; or rebuild the model in code and copy the weights over",
+    )
