@@ -130,16 +130,12 @@ def head(message: str | None) -> str:
     return message[:HEAD]
 
 
-@pytest.mark.slow
-@pytest.mark.skipif(not _have_loaders(), reason="needs tensorflow, keras and tf_keras in this interpreter")
-def test_observed_outcomes_still_hold(manifest):
-    entries = [e.model_dump() for e in manifest.entries if e.observed]
+def outcome_diffs(entries: list[dict]) -> list[str]:
     jobs = int(os.environ.get("KCOMPAT_FIXTURE_JOBS", "2"))
     per_process = int(os.environ.get("KCOMPAT_FIXTURES_PER_PROCESS", "16"))
     # One subprocess (one TF import) runs one loader over N fixtures; a crashing load is
     # recorded as ProcessCrash and the loads after it re-run in a fresh process.
     got_all = observe_mod.observe_many(entries, sys.executable, per_process=per_process, jobs=jobs)
-
     diffs = []
     for entry in entries:
         got = got_all[entry["id"]]
@@ -149,4 +145,24 @@ def test_observed_outcomes_still_hold(manifest):
                     and head(have["message"]) == head(want["message"]))
             if not same:
                 diffs.append(f"{entry['id']} [{loader}]: recorded {json.dumps(want)} now {json.dumps(have)}")
+    return diffs
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not _have_loaders(), reason="needs tensorflow, keras and tf_keras in this interpreter")
+def test_observed_outcomes_still_hold(manifest):
+    diffs = outcome_diffs([e.model_dump() for e in manifest.entries if e.observed])
+    assert not diffs, "\n".join(diffs)
+
+
+def test_wild_observed_recorded_for_every_applicable_loader():
+    for e in manifest_mod.load_wild().entries:
+        assert sorted(e.observed) == sorted(observe_mod.applicable_loaders(e.model_dump())), e.id
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not _have_loaders(), reason="needs tensorflow, keras and tf_keras in this interpreter")
+def test_wild_observed_outcomes_still_hold():
+    """The real-world corpus's recorded outcomes (fixtures/wild/manifest.json) still hold here."""
+    diffs = outcome_diffs([e.model_dump() for e in manifest_mod.load_wild().entries if e.observed])
     assert not diffs, "\n".join(diffs)
