@@ -48,11 +48,15 @@ class Rule(BaseModel):
     severity: Severity
     title: str
     check: str | None = None  # "module:function" inside kcompat.checks; None for guarded-load codes
+    fixer: str | None = None  # "module:function" inside kcompat.checks that rewrites a copy (kcompat fix)
     needs_env: bool = False
     # Loaders this rule's error findings say will fail: keras, keras-nocompile, tf_keras, tf_saved_model, tfsmlayer.
     breaks: list[str] = Field(default_factory=list)
     stage: str = ""  # one of STAGES; empty: the family's default (FAMILY_STAGE)
     order: int = 50  # within one stage and one layer, lower is met first (e.g. a layer's dtype before its arguments)
+    # The error is about handing the artifact to a model loader (a weights file to load_model): for an
+    # artifact not meant for one (weights, checkpoints), it is a warning. See pipeline/intent.py.
+    loader_mismatch: bool = False
     fix: str = ""
     doc: str = ""
     sections: dict[str, str] = Field(default_factory=dict)

@@ -86,7 +86,10 @@ def channels_first_cpu(artifact: Artifact, env: Environment) -> Iterator[Hit]:
         yield Hit(f"{layer.class_name} '{layer.name}' uses channels_first (NCHW) and the target has only CPUs: "
                   f"predict/call fails with \"The {layer.class_name.replace('Convolution', 'Conv')} op currently only "
                   "supports the NHWC tensor format on the CPU\" (the load itself succeeds)",
-                  location=layer.path,
+                  location=layer.path, group="channels_first",
+                  group_message="{n} layers ({locations}) use channels_first (NCHW) and the target has only CPUs: "
+                                "predict/call fails with \"... op currently only supports the NHWC tensor format on "
+                                "the CPU\" (the load itself succeeds)",
                   fix="Run on a GPU; or rebuild the model with data_format='channels_last', copy the weights "
                       "(kernels are layout-independent for Conv layers; transpose the Dense kernel after Flatten), "
                       "and feed NHWC inputs (np.transpose(x, (0, 2, 3, 1)))",
@@ -134,3 +137,23 @@ def mixed_precision_policy(artifact: Artifact, env: Environment) -> Iterator[Hit
                       f"{{'class_name': '{renamed}', 'config': {{'name': '{policy}'}}}}) before loading, then call "
                       f"keras.mixed_precision.set_global_policy('{policy}') and feed inputs of the matching dtype",
                   evidence={"class_name": name, "policy": policy, "layers": locations[:20]}, key=f"{name}:{policy}")
+
+
+def fix_mixed_precision_policy(rewrite, artifact: Artifact, env: Environment, findings=()) -> None:
+    """A serialized dtype policy class the target lacks becomes the one it has (DTypePolicy), same name."""
+    from kcompat.checks._rewrite import object_dicts
+
+    known = {c.name for c in R.pool(env) if c.kind == "dtype_policy"}
+    for obj in list(object_dicts(rewrite.model)):
+        name = obj.get("class_name")
+        policy = _policy_name(obj)
+        if name not in R.POLICY_CLASSES or name in known or not isinstance(policy, str):
+            continue
+        if "DTypePolicy" in known:
+            obj.clear()
+            obj.update({"module": "keras", "class_name": "DTypePolicy", "config": {"name": policy},
+                        "registered_name": None})
+        else:
+            obj.clear()
+            obj.update({"class_name": "Policy", "config": {"name": policy}})
+        rewrite.change(f"dtype policy {name}('{policy}') written as {obj['class_name']}('{policy}')")

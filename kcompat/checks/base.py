@@ -16,6 +16,10 @@ class Hit:
     evidence: dict[str, Any] = field(default_factory=dict)
     key: str | None = None  # stable identity for baselines; defaults to the location
     severity: str | None = None  # overrides the rule's default where one rule spans "loses something" to "fails"
+    # Hits of one rule with the same group are one cause, reported as one finding with every location;
+    # group_message words it for n of them ({n} and {locations} are filled in).
+    group: str | None = None
+    group_message: str | None = None
 
 
 def saved_model_facts(artifact: Artifact) -> SavedModelFacts | None:

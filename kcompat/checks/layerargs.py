@@ -118,7 +118,11 @@ def layer_arg_unrecognized(artifact: Artifact, env: Environment) -> Iterator[Hit
                   + (f" ({reasons})" if reasons else ""),
                   location=layer.path, fix="; ".join(fix_parts),
                   evidence={"keys": sorted(bad), "class": cls.name, "module": cls.module, "legacy_translation": legacy_path},
-                  key=f"{layer.path}:{','.join(sorted(bad))}")
+                  key=f"{layer.path}:{','.join(sorted(bad))}",
+                  group=f"{layer.class_name}:{','.join(sorted(bad))}",
+                  group_message=f"{{n}} {layer.class_name} layers ({{locations}}) carry {sorted(bad)} that {label}'s "
+                                f"{cls.name} does not accept: loading fails with \"Unrecognized keyword arguments "
+                                f"passed to {layer.class_name}\"" + (f" ({reasons})" if reasons else ""))
 
 
 def _writer_load_hint(artifact: Artifact, env: Environment) -> str:
@@ -157,3 +161,64 @@ def layer_arg_value(artifact: Artifact, env: Environment) -> Iterator[Hit]:
                   key=f"{class_name}.{arg}",
                   fix=f"Set {arg} to one of {accepted} in those layers' configs (the meaning may differ: check "
                       f"the {class_name} docs of both Keras versions), or load under the Keras that saved it")
+
+
+# --- fixer --------------------------------------------------------------------------------------
+
+# Arguments whose saved value is the one that changes nothing, so a copy without them computes the same.
+# None as the value list: any value is a performance hint only (which RNN kernel runs).
+NOOP_VALUES = {"groups": [1], "time_major": [False], "quantization_config": [None], "weights": [None],
+               "activity_regularizer": [None], "synchronized": [False], "causal": [False],
+               "return_runtime": [False], "enable_caching_device": None, "implementation": None,
+               "use_one_hot_matmul": [False]}
+
+
+def _input_layer(shape, dtype, name: str, keras3: bool) -> dict:
+    dtype = dtype if isinstance(dtype, str) else "float32"
+    if keras3:
+        return {"module": "keras.layers", "class_name": "InputLayer", "registered_name": None,
+                "config": {"batch_shape": shape, "dtype": dtype, "sparse": False, "name": name}}
+    return {"class_name": "InputLayer", "config": {"batch_input_shape": shape, "dtype": dtype, "name": name}}
+
+
+def fix_layer_arg_unrecognized(rewrite, artifact: Artifact, env: Environment, findings=()) -> None:
+    """Drop rejected arguments that hold their no-op value; move batch_input_shape to an InputLayer;
+    rename InputLayer batch_shape for Keras 2; a dtype policy object becomes its name for Keras 2."""
+    from kcompat.checks._rewrite import layer_dicts, layer_name
+
+    major = R.keras_major(env)
+    for layer, siblings in list(layer_dicts(rewrite.model, None if rewrite.model is None else [])):
+        config = layer.get("config")
+        cls = R.find(env, str(layer.get("class_name")), {"layer"})
+        if cls is None or not isinstance(config, dict):
+            continue
+        name = layer_name(layer)
+        if cls.name == "InputLayer":
+            if major == 2 and "batch_shape" in config and "batch_input_shape" not in config:
+                config["batch_input_shape"] = config.pop("batch_shape")
+                config.pop("optional", None)
+                rewrite.change(f"InputLayer '{name}': batch_shape renamed batch_input_shape")
+            continue
+        allowed = allowed_keys(env, cls, "module" not in layer)
+        policy = _policy_unknown(env, config.get("dtype"))
+        if policy:
+            config["dtype"] = (config["dtype"].get("config") or {}).get("name") or "float32"
+            rewrite.change(f"{cls.name} '{name}': dtype {policy} object replaced by its name {config['dtype']!r}")
+        for key in [k for k in config if k not in allowed and k != "layers" and k != "dtype"]:
+            value = config[key]
+            if key == "batch_input_shape":
+                config.pop(key)
+                first = siblings is not None and siblings and siblings[0] is layer
+                in_sequential = first and not any(s.get("class_name") == "InputLayer" for s in siblings
+                                                  if isinstance(s, dict))
+                if in_sequential and "inbound_nodes" not in layer:
+                    siblings.insert(0, _input_layer(value, config.get("dtype"), f"{name}_input", major == 3))
+                    rewrite.change(f"{cls.name} '{name}': batch_input_shape={value} moved to a new InputLayer")
+                else:
+                    rewrite.change(f"{cls.name} '{name}': batch_input_shape dropped (its input comes from a layer)")
+            elif key in NOOP_VALUES and (NOOP_VALUES[key] is None or value in NOOP_VALUES[key]):
+                config.pop(key)
+                rewrite.change(f"{cls.name} '{name}': {key}={value!r} dropped (the no-op value)")
+            else:
+                rewrite.refuse(f"{cls.name} '{name}' has {key}={value!r}, which {R.keras_label(env)} does not accept "
+                               "and which is not a no-op: dropping it would change what the layer computes")

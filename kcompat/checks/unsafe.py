@@ -68,7 +68,10 @@ def lambda_layer(artifact: Artifact, env) -> Iterator[Hit]:
             "'Requested the deserialization of a `Lambda` layer whose `function` is a Python lambda ...'. "
             "That refusal is right for a file you do not trust (loading runs its code); for a trusted file, "
             "the bytecode also only runs under the Python minor version that wrote it",
-            location=path, fix=TRUSTED_FIX, evidence={"reason": reason}, key=path)
+            location=path, fix=TRUSTED_FIX, evidence={"reason": reason}, key=path, group="lambda",
+            group_message=f"{{n}} Lambda layers ({{locations}}) hold Python lambdas as marshalled bytecode: {reason}, "
+                          "so load_model raises 'Requested the deserialization of a `Lambda` layer whose `function` is "
+                          "a Python lambda ...' at the first; that refusal is right for a file you do not trust")
 
 
 def _foreign(module: str | None) -> bool:

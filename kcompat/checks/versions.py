@@ -187,6 +187,10 @@ def lambda_python_version(artifact: Artifact, env: Environment) -> Iterator[Hit]
                           f"(inferred from its marshal layout), the target is Python {target}: loading fails with "
                           "'bad marshal data' / 'unknown opcode', or runs the wrong code",
                           location=layer.path,
+                          group=f"python:{_marshal.describe(versions)}",
+                          group_message=f"{{n}} Lambda layers ({{locations}}) hold bytecode written by Python "
+                                        f"{_marshal.describe(versions)}, the target is Python {target}: loading fails "
+                                        "with 'bad marshal data' / 'unknown opcode', or runs the wrong code",
                           fix=f"Load under Python {_marshal.describe(versions)}; or define the function in code and "
                               "pass it in: keras.layers.Lambda(my_fn) rebuilt, then model.load_weights(path); or "
                               "replace the Lambda with a registered custom layer",

@@ -42,11 +42,42 @@ def fingerprint(code: str, key: str) -> str:
 
 def make_finding(rule: Rule, artifact: Artifact, hit: Hit, config: RunConfig) -> Finding:
     key = hit.key or hit.location or ""
+    locations = hit.evidence.get("locations") if hit.group else None
     return Finding(
         code=rule.code, name=rule.name, severity=severity_for(rule, config, hit), message=hit.message,
         path=artifact.path, location=hit.location, fix=hit.fix or rule.fix or None,
         evidence=hit.evidence, fingerprint=fingerprint(rule.code, key),
+        locations=list(locations) if isinstance(locations, list) else ([hit.location] if hit.location else []),
     )
+
+
+def shorten(names: list[str], most: int = 3) -> str:
+    return ", ".join(names) if len(names) <= most else f"{', '.join(names[:most - 1])} … {names[-1]}"
+
+
+def grouped(hits: list[Hit]) -> list[Hit]:
+    """One hit per cause: a rule's hits that share a group become one, which keeps every location."""
+    out: list[Hit] = []
+    groups: dict[str, list[Hit]] = {}
+    for hit in hits:
+        if hit.group is None:
+            out.append(hit)
+        elif hit.group not in groups:
+            groups[hit.group] = [hit]
+            out.append(hit)
+        else:
+            groups[hit.group].append(hit)
+    for name, members in groups.items():
+        if len(members) == 1:
+            continue
+        first = members[0]
+        locations = [h.location for h in members if h.location]
+        template = first.group_message or "{n} places ({locations}): " + first.message
+        index = next(i for i, h in enumerate(out) if h is first)
+        out[index] = Hit(template.format(n=len(members), locations=shorten(locations)), location=first.location,
+                         fix=first.fix, evidence={**first.evidence, "locations": locations}, key=f"group:{name}",
+                         severity=first.severity, group=name)
+    return out
 
 
 def env_missing(env: Any) -> str | None:
@@ -75,7 +106,7 @@ def run_rules(artifact: Artifact, env: Any, config: RunConfig, rules: list[Rule]
         except Exception as exc:  # a rule bug is reported, never a traceback
             hits = []
             skipped.append({"code": rule.code, "reason": f"rule raised {type(exc).__name__}: {exc}"})
-        findings.extend(make_finding(rule, artifact, hit, config) for hit in hits)
+        findings.extend(make_finding(rule, artifact, hit, config) for hit in grouped(hits))
     sort_findings(findings, artifact)
     return findings, skipped
 

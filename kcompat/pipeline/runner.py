@@ -10,11 +10,13 @@ from typing import Any, Callable
 from kcompat import __version__
 from kcompat.artifacts import discover, read_artifact
 from kcompat.artifacts.detect import checkpoint_prefix
+from kcompat.catalog import load_catalog
 from kcompat.config import RunConfig
 from kcompat.pipeline.contain import ArtifactTimeout, budget, cause
 from kcompat.pipeline.parallel import check_all, default_jobs
 from kcompat.pipeline.engine import env_missing, run_rules, selected_rules, sort_findings
 from kcompat.model import Artifact, ArtifactReport, Format, Problem, Report, Skipped, safe_text, scrub
+from kcompat.pipeline.intent import apply_intent, intended
 from kcompat.pipeline.verdict import predict, tf_keras_view
 
 LOADABLE = {"hdf5-model", "hdf5-weights", "hdf5-weights-v3", "keras-zip", "keras-dir", "saved-model",
@@ -97,7 +99,10 @@ def check_one(item: Path | Artifact, config: RunConfig, env: Any, rules: list, t
                 artifact.notes["skipped_rules"] = skipped
             tf_keras_findings = run_rules(artifact, tf_keras_env, config, rules)[0] if tf_keras_env else None
             predictions = predict(artifact, findings, tf_keras_findings) if not env_missing(env) else []
-            entry = ArtifactReport(artifact=artifact, findings=findings, verdict=[p.model_dump() for p in predictions])
+            meant = intended(artifact, config.load.loaders)
+            apply_intent(artifact, findings, meant, load_catalog())  # after the verdict, which keeps every loader
+            entry = ArtifactReport(artifact=artifact, findings=findings, verdict=[p.model_dump() for p in predictions],
+                                   intended=list(meant))
     except (ArtifactTimeout, Exception) as exc:  # noqa: BLE001 - one artifact must not end the run
         return gave_up(raw, artifact, exc, env, config, rules)
     if config.load.enabled and artifact.format.value in LOADABLE:  # the guarded load has its own timeouts

@@ -20,6 +20,10 @@ APPLICABLE = {
     "keras-zip": ("keras", "keras-nocompile", "tf_keras"),
     "keras-dir": ("keras", "keras-nocompile"),
     "saved-model": LOADERS,
+    # Not meant for a model loader (see pipeline/intent.py), but what each would do is still a fact.
+    "hdf5-weights": ("keras", "keras-nocompile", "tf_keras"),
+    "hdf5-weights-v3": ("keras", "keras-nocompile", "tf_keras"),
+    "tf-checkpoint": LOADERS,
     "json-config": ("keras", "tf_keras"),  # keras.models.model_from_json, tf_keras.models.model_from_json
 }
 
