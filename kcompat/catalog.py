@@ -96,10 +96,17 @@ class Rule(BaseModel):
         return f"{self.code.lower()}-{self.name}"
 
     def function(self) -> Callable | None:
-        if not self.check:
-            return None
-        module, _, func = self.check.partition(":")
-        return getattr(importlib.import_module(f"{CHECKS_PACKAGE}.{module}"), func)
+        return _resolve(self.check)
+
+    def fixer_function(self) -> Callable | None:
+        return _resolve(self.fixer)
+
+
+def _resolve(target: str | None) -> Callable | None:
+    if not target:
+        return None
+    module, _, func = target.partition(":")
+    return getattr(importlib.import_module(f"{CHECKS_PACKAGE}.{module}"), func)
 
 
 def rules_dir() -> Path:

@@ -259,6 +259,19 @@ class FixResult(_Model):
     kept: bool = False  # the copy is on disk
 
 
+class FixResult(_Model):
+    """What `kcompat fix` did to one artifact: the rewrites, what it left, and the proof (schema: additive)."""
+
+    path: str
+    output: str | None = None  # the repaired copy; None when nothing was written
+    status: str  # nothing-to-fix, proven, fixed (not proven: --dry-run), outputs-differ, still-fails, not-fixed, error
+    changes: list[dict[str, str]] = Field(default_factory=list)  # {code, change}
+    not_fixed: list[dict[str, str]] = Field(default_factory=list)  # {code, reason}
+    remaining: list[str] = Field(default_factory=list)  # error codes a check of the copy still finds
+    proof: dict[str, Any] | None = None  # loaders, comparison (max_abs_diff, max_rel_diff), the copy's error
+    kept: bool = False  # the copy is on disk
+
+
 class ArtifactReport(_Model):
     artifact: Artifact
     findings: list[Finding] = Field(default_factory=list)
@@ -266,6 +279,7 @@ class ArtifactReport(_Model):
     intended: list[str] = Field(default_factory=list)  # the loaders this artifact is meant for: they decide the gate
     loads: list[dict[str, Any]] = Field(default_factory=list)  # guarded-load attempts
     load_wall_s: float | None = None
+    fixes: list[FixResult] = Field(default_factory=list)  # kcompat fix: the repair of this artifact
     fixes: list[FixResult] = Field(default_factory=list)  # kcompat fix: the repair of this artifact
 
 

@@ -29,3 +29,28 @@ def saved_model_facts(artifact: Artifact) -> SavedModelFacts | None:
     if artifact.problem("savedmodel-corrupt"):
         return None
     return artifact.saved_model
+
+
+@dataclass
+class Rewrite:
+    """What a rule's fixer may change in a copy of an artifact: its JSON configs as saved, and its name.
+
+    ``model`` is the model config (an .h5's model_config attribute, a .keras's config.json, a JSON file),
+    ``training`` the training config (.h5 training_config; None when there is none or it is dropped).
+    Fixers edit them in place and say what they did (``change``) or why they would not (``refuse``).
+    """
+
+    model: dict[str, Any] | None
+    training: dict[str, Any] | None = None
+    suffix: str = ""
+    changes: list[str] = field(default_factory=list)
+    refusals: list[str] = field(default_factory=list)
+    drop_training: bool = False
+
+    def change(self, text: str) -> None:
+        if text not in self.changes:
+            self.changes.append(text)
+
+    def refuse(self, text: str) -> None:
+        if text not in self.refusals:
+            self.refusals.append(text)

@@ -228,3 +228,12 @@ def zip_duplicate_member(artifact: Artifact, env) -> Iterator[Hit]:
                   "first, so what a scanner checked need not be what the loader runs",
                   location=problem.member,
                   fix="Do not load it unless you trust its source; re-save the model so that each member appears once.")
+
+
+def fix_extension_mismatch(rewrite, artifact: Artifact, env, findings=()) -> None:
+    """Write the copy under the extension Keras picks the right reader by."""
+    wanted = KERAS3_SUFFIXES.get(artifact.format)
+    if wanted and Path(artifact.path).suffix.lower() not in wanted:
+        rewrite.suffix = wanted[0]
+        rewrite.change(f"written as {wanted[0]}: the bytes are {artifact.format.value}, the name said "
+                       f"{Path(artifact.path).suffix or '(no suffix)'}")

@@ -16,6 +16,7 @@ from kcompat.cli.baseline import add_baseline_parser, run_baseline
 from kcompat.cli.check import run_check
 from kcompat.cli.common import UsageError, add_check_parser
 from kcompat.cli.config import add_config_parser, run_config
+from kcompat.cli.fix import add_fix_parser, run_fix
 from kcompat.cli.rules import run_explain, run_rules_list, run_schema
 from kcompat.config.settings import ConfigError
 
@@ -38,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("env", help="probe and show the environment snapshot (kcompat env --help)", add_help=False)
     add_config_parser(sub)
     add_baseline_parser(sub)
+    add_fix_parser(sub)
     return parser
 
 
@@ -51,7 +53,7 @@ def run_env(argv: list[str]) -> int:
 
 
 COMMANDS = {"check": run_check, "rules": run_rules_list, "explain": run_explain, "schema": run_schema,
-            "config": run_config, "baseline": run_baseline}
+            "config": run_config, "baseline": run_baseline, "fix": run_fix}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

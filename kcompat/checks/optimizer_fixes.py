@@ -1,0 +1,105 @@
+"""KC402 and KC404 fixers: rewrite an .h5 training config so the target rebuilds it, or drop it and say so."""
+
+from __future__ import annotations
+
+from kcompat.checks._optimizers import rejected_arguments, resolve
+from kcompat.checks._target import loader_name, pool
+from kcompat.checks.optimizer import _loss_entries, optimizer_config, undeserializable_losses
+from kcompat.model import Artifact
+
+
+RENAMED_ARGS = {"lr": "learning_rate"}
+
+
+def _drop_training(rewrite, why: str) -> None:
+    rewrite.drop_training = True
+    rewrite.change(f"training config dropped ({why}): the copy loads uncompiled, as load_model(compile=False) "
+                   "would; compile it again before training")
+
+
+def fix_optimizer_arg_removed(rewrite, artifact: Artifact, env, findings=()) -> None:
+    """lr -> learning_rate, decay=0 dropped; any other rejected argument drops the training config."""
+    training = rewrite.training
+    opt = training.get("optimizer_config") if isinstance(training, dict) else None
+    if not isinstance(opt, dict) or not isinstance(opt.get("config"), dict):
+        return
+    parts = [opt]
+    inner = opt["config"].get("inner_optimizer")
+    if isinstance(inner, dict) and isinstance(inner.get("config"), dict):
+        parts.append(inner)
+    for part in parts:
+        cfg = part["config"]
+        for key in sorted(rejected_arguments(resolve(str(part.get("class_name")), cfg, env), cfg)):
+            if key in RENAMED_ARGS and RENAMED_ARGS[key] not in cfg:
+                cfg[RENAMED_ARGS[key]] = cfg.pop(key)
+                rewrite.change(f"optimizer {part.get('class_name')}: {key} renamed {RENAMED_ARGS[key]}")
+            elif key == "decay" and cfg[key] in (0, 0.0, None):
+                cfg.pop(key)
+                rewrite.change(f"optimizer {part.get('class_name')}: decay=0 dropped (the no-op value)")
+            else:
+                _drop_training(rewrite, f"optimizer {part.get('class_name')} argument {key}={cfg[key]!r} has no "
+                                        f"equivalent in {loader_name(env)}")
+                return
+
+
+def _loss_class(env, alias: str):
+    """The target's Loss class for a loss function alias ('mse' -> MeanSquaredError), if it has one."""
+    classes = pool(env)
+    entry = next((c for c in _loss_entries(classes, alias) if c.obj_type == "function" and c.qualname), None)
+    if entry is None:
+        return None
+    camel = "".join(part.capitalize() for part in entry.qualname.split("_"))
+    cls = next((c for c in classes if c.kind == "loss" and c.obj_type == "class" and c.name == camel), None)
+    return (cls, entry.qualname) if cls else None
+
+
+def _fix_loss(item, env, rewrite):
+    """The loss value the target can rebuild, or None when there is none."""
+    if isinstance(item, str):
+        found = _loss_class(env, item)
+        if found is None:
+            return None
+        cls, qualname = found
+        rewrite.change(f"loss {item!r} written as {cls.name} (Keras 3 rebuilds loss classes, not function aliases)")
+        return {"class_name": cls.name, "config": {"name": qualname, "reduction": "sum_over_batch_size"}}
+    config = item.get("config") if isinstance(item.get("config"), dict) else {}
+    cls = next((c for c in pool(env) if c.kind == "loss" and c.name == item.get("class_name")), None)
+    accepted = (cls.accepted.get("reduction") if cls else None) or ["sum_over_batch_size"]
+    if config.get("reduction") == "auto" and "sum_over_batch_size" in accepted:
+        config["reduction"] = "sum_over_batch_size"  # what Keras 2's AUTO meant outside a custom loop
+        rewrite.change(f"loss {item.get('class_name')}: reduction 'auto' written as 'sum_over_batch_size'")
+        return item
+    return None
+
+
+def fix_training_config_undeserializable(rewrite, artifact: Artifact, env, findings=()) -> None:
+    """Rewrite the losses the target knows under another form; otherwise drop the training config."""
+    training = rewrite.training
+    if not isinstance(training, dict):
+        return
+    class_name, config = optimizer_config(artifact)
+    if class_name and resolve(class_name, config, env).mode == "fail":
+        _drop_training(rewrite, f"{loader_name(env)} cannot rebuild optimizer {class_name!r}")
+        return
+    bad = {value for _loc, value, _err in undeserializable_losses(artifact, env)}
+
+    def visit(value):
+        if isinstance(value, str) or isinstance(value, dict) and "class_name" in value:
+            shown = value if isinstance(value, str) else \
+                f"{value['class_name']}(reduction={(value.get('config') or {}).get('reduction')!r})"
+            if shown not in bad:
+                return value
+            fixed = _fix_loss(value, env, rewrite)
+            if fixed is None:
+                raise LookupError(shown)
+            return fixed
+        if isinstance(value, dict):
+            return {k: visit(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [visit(v) for v in value]
+        return value
+
+    try:
+        training["loss"] = visit(training.get("loss"))
+    except LookupError as exc:
+        _drop_training(rewrite, f"{loader_name(env)} has no loss to stand for {exc.args[0]!r}")

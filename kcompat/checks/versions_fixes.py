@@ -1,0 +1,91 @@
+"""Fixers of the KC2xx version rules: rewrite a Keras 1/2 config into the form the target Keras reads.
+
+Each edits the JSON config of a copy in place (a ``Rewrite``); none imports TF or Keras.
+"""
+
+from __future__ import annotations
+
+from kcompat.checks import _resolve as R
+from kcompat.checks._rewrite import layer_dicts, object_dicts
+from kcompat.checks.base import Rewrite
+from kcompat.model import Artifact
+
+
+def _nested_refs(config, depth: int = 0):
+    """(reference list, nested model name) for each legacy node reference to a nested model's node >= 1."""
+    inner = config.get("config") if isinstance(config, dict) else None
+    if depth > 100 or not isinstance(inner, dict) or not isinstance(inner.get("layers"), list):
+        return
+    layers = [layer for layer in inner["layers"] if isinstance(layer, dict)]
+    nested = {str(layer.get("name") or (layer.get("config") or {}).get("name")) for layer in layers
+              if layer.get("class_name") in R.MODEL_CLASSES}
+    refs = [ref for layer in layers for node in layer.get("inbound_nodes") or [] if isinstance(node, list)
+            for ref in node]
+    refs += list(inner.get("output_layers") or [])
+    for ref in refs:
+        if isinstance(ref, list) and len(ref) >= 2 and ref[0] in nested and isinstance(ref[1], int) and ref[1] >= 1:
+            yield ref, ref[0]
+    for layer in layers:
+        if layer.get("class_name") in R.MODEL_CLASSES:
+            yield from _nested_refs(layer, depth + 1)
+
+
+def fix_legacy_nested_node_index(rewrite: Rewrite, artifact: Artifact, env, findings=()) -> None:
+    """Keras 2 counted a nested model's construction as its node 0; Keras 3 does not: one less."""
+    for ref, name in list(_nested_refs(rewrite.model)):
+        ref[1] -= 1
+        rewrite.change(f"reference to nested model {name!r}: node index {ref[1] + 1} -> {ref[1]}")
+
+
+def fix_keras_internal_module(rewrite: Rewrite, artifact: Artifact, env, findings=()) -> None:
+    """A module path the target lacks becomes the module the target keeps that class in."""
+    existing, api = R.existing_modules(env), R.public_api(env)
+    for obj in object_dicts(rewrite.model):
+        module, name = obj.get("module"), obj.get("class_name")
+        if not isinstance(module, str) or R.is_special(name) or name in R.POLICY_CLASSES:
+            continue
+        norm = R.normalise_module(module)
+        if norm.split(".")[0] != "keras" or norm in existing or f"{norm}.{name}" in api:
+            continue
+        cls = R.find(env, name)
+        if cls is None or not cls.module or R.normalise_module(cls.module) not in existing:
+            rewrite.refuse(f"class {name!r} from module {module!r} is not in {R.keras_label(env)} under any module")
+            continue
+        obj["module"] = cls.module
+        rewrite.change(f"{name}: module {module!r} -> {cls.module!r}")
+
+
+def fix_sequential_list_config(rewrite: Rewrite, artifact: Artifact, env, findings=()) -> None:
+    """A Sequential config that is a bare list of layers (Keras 1 to 2.2) becomes {"name", "layers"}."""
+    count = 0
+    for obj in list(object_dicts(rewrite.model)):
+        if obj.get("class_name") == "Sequential" and isinstance(obj.get("config"), list):
+            name = obj.get("name") if isinstance(obj.get("name"), str) else f"sequential{'_' + str(count) if count else ''}"
+            obj["config"] = {"name": name, "layers": obj["config"]}
+            count += 1
+            rewrite.change(f"Sequential '{name}': bare list of layers wrapped as {{'name', 'layers'}}")
+
+
+def fix_json_config_keras2(rewrite: Rewrite, artifact: Artifact, env, findings=()) -> None:
+    """A Keras 2 to_json() config: name the module of every class, as Keras 3's model_from_json resolves by it."""
+    model = rewrite.model
+    if not isinstance(model, dict):
+        return
+    for obj in [model, *(layer for layer, _ in layer_dicts(model, []))]:
+        if "module" in obj:
+            continue
+        cls = R.find(env, str(obj.get("class_name")))
+        if cls is None or not cls.module:
+            rewrite.refuse(f"class {obj.get('class_name')!r} is unknown to {R.keras_label(env)}")
+            continue
+        obj["module"] = cls.module
+        obj.setdefault("registered_name", None)
+    for obj in object_dicts(model.get("config")):
+        if "module" not in obj and obj is not model:
+            cls = R.find(env, str(obj.get("class_name")))
+            if cls is not None and cls.module:
+                obj["module"] = cls.module
+                obj.setdefault("registered_name", None)
+    model["keras_version"] = R.keras_version(env) or model.get("keras_version")
+    rewrite.change(f"every class names its module, as {R.keras_label(env)} model_from_json needs; keras_version "
+                   f"set to {model['keras_version']}")
