@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from kcompat.cli.validate import check_environment, check_names
 from kcompat.cli.common import add_check_flags, environment
 from kcompat.config import settings
 from kcompat.config.settings import DEFAULT_BASELINE
@@ -31,7 +32,9 @@ def run_baseline(args) -> int:
     resolved = settings.resolve(args)
     config = resolved.config
     path = default_path(resolved)
+    check_names(config)
     env, env_info = (None, {"skipped": "--no-env"}) if args.no_env else environment(config, args.refresh_env)
+    check_environment(config, env, env_info)
     report = check_paths(gate.artifact_paths(args.paths), config, env=env, env_info=env_info)
     count = write_baseline(report, path)
     skipped = gate.skipped_line(report)

@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from kcompat.cli.validate import check_environment, check_names
 from kcompat.cli.common import DEFAULT_JSON, UsageError, environment
 from kcompat.config import settings
 from kcompat.report import WRITERS
@@ -35,9 +36,13 @@ def run_check(args: argparse.Namespace) -> int:
     outputs = parse_outputs(config.outputs)
     if not outputs and not args.no_report:
         outputs.append(("json", Path(DEFAULT_JSON)))
+    check_names(config)
     env, env_info = (None, {"skipped": "--no-env"}) if args.no_env else environment(config, args.refresh_env)
+    check_environment(config, env, env_info)
     with Progress() as progress:  # stderr, and only when stderr is a terminal
         report = check_paths(gate.artifact_paths(args.paths), config, env=env, env_info=env_info, progress=progress)
+    if env_info.get("source") == "release":
+        add_target_matrix(report, args.paths, config, env_info)
     baseline = apply_baseline(report, Path(config.baseline), config.fail_on) if config.baseline else None
     if baseline is not None and "baseline" in type(report).model_fields:
         report.baseline = baseline.summary()

@@ -36,11 +36,20 @@ def alternative_loaders(env: Any) -> set[str]:
     return {"tf_keras"}
 
 
+def meant_for(loader: str, meant: list[str] | None) -> bool:
+    if meant is None:
+        return True
+    return loader in meant or (not meant and loader == "config+weights")  # weights: their restore path
+
+
 def load_findings(artifact: Artifact, matrix: Any, static: list[Finding], config: RunConfig,
-                  alternative: set[str] = frozenset()) -> list[Finding]:
+                  alternative: set[str] = frozenset(), meant: list[str] | None = None) -> list[Finding]:
     """One finding per code; a code the static rules already reported is marked confirmed instead.
 
-    A failure seen only with an alternative loader (tf_keras under a Keras 3 target) is a warning."""
+    A failure seen only with an alternative loader (tf_keras under a Keras 3 target) is a warning; one
+    seen only with loaders the artifact is not meant for (``meant``) is a fact (info), so a healthy
+    model's load is quiet. KC809 is about the user's own training under MultiWorkerMirroredStrategy: a
+    warning only when they asked for that strategy."""
     catalog = load_catalog()
     grouped: dict[str, list[Any]] = defaultdict(list)
     for attempt in matrix.attempts:
@@ -59,9 +68,19 @@ def load_findings(artifact: Artifact, matrix: Any, static: list[Finding], config
         first = attempts[0]
         severity = severity_for(rule, config)
         only_alternative = all(a.loader in alternative for a in attempts)
-        if only_alternative and severity is Severity.error and not config.severity.get(rule.code):
-            severity = Severity.warning
-        note = " (only with an alternative loader; the target's own loader is judged separately)" if only_alternative else ""
+        not_meant = not any(meant_for(a.loader, meant) for a in attempts)
+        asked_mwms = "multi-worker" in (config.load.strategies or [])
+        note = ""
+        if not config.severity.get(rule.code):
+            if not_meant:
+                severity = Severity.info
+                note = f" (only with loaders this artifact is not meant for; it is meant for {', '.join(meant) or 'its restore path'})"
+            elif code == "KC809" and not asked_mwms:
+                severity = Severity.info
+                note = " (your own training under MultiWorkerMirroredStrategy would hit this; --strategy multi-worker makes it a warning)"
+            elif only_alternative and severity is Severity.error:
+                severity = Severity.warning
+                note = " (only with an alternative loader; the target's own loader is judged separately)"
         out.append(Finding(
             code=rule.code, name=rule.name, severity=severity,
             message=f"{first.loader}/{first.strategy}: {describe(first)}{note}", path=artifact.path, location=where,

@@ -51,7 +51,7 @@ def guarded_load(entry: ArtifactReport, predictions, config: RunConfig, env: Any
                         config_path=config.load.arch)
     entry.loads = [a.model_dump() for a in matrix.attempts]
     entry.load_wall_s = matrix.total_wall_s
-    entry.findings += load_findings(artifact, matrix, entry.findings, config, alternative_loaders(env))
+    entry.findings += load_findings(artifact, matrix, entry.findings, config, alternative_loaders(env), entry.intended)
     entry.findings += disagreements(artifact, matrix, predictions, config)
     sort_findings(entry.findings, artifact)
 
@@ -100,6 +100,8 @@ def check_one(item: Path | Artifact, config: RunConfig, env: Any, rules: list, t
             tf_keras_findings = run_rules(artifact, tf_keras_env, config, rules)[0] if tf_keras_env else None
             predictions = predict(artifact, findings, tf_keras_findings) if not env_missing(env) else []
             meant = intended(artifact, config.load.loaders)
+            if meant == ("tf_keras",) and tf_keras_findings is not None:
+                findings = tf_keras_findings  # judged only by tf_keras: its view of the environment speaks
             apply_intent(artifact, findings, meant, load_catalog())  # after the verdict, which keeps every loader
             entry = ArtifactReport(artifact=artifact, findings=findings, verdict=[p.model_dump() for p in predictions],
                                    intended=list(meant))
