@@ -6,7 +6,7 @@ import json
 
 from kcompat.config import LoadConfig, RunConfig
 from kcompat.pipeline.runner import check_paths
-from kcompat.releases.store import profile
+from tests.envbuild import build_env
 from tests.helpers import ROOT
 
 FIXTURES = ROOT / "fixtures"
@@ -22,7 +22,7 @@ def serving_exports():
 
 
 def test_serving_exports_pass_the_default_gate_and_fail_under_keras():
-    env = profile("keras3.15-tf2.21")
+    env = build_env({"preset": "keras3.15-tf2.21"})
     exports = list(serving_exports())
     assert len(exports) >= 15
     for fixture, path in exports:
@@ -40,7 +40,7 @@ def test_serving_exports_pass_the_default_gate_and_fail_under_keras():
 
 
 def test_a_keras_model_keeps_its_errors():
-    env = profile("keras3.15-tf2.21")
+    env = build_env({"preset": "keras3.15-tf2.21"})
     report = check_paths([str(FIXTURES / "tf2.15" / "depthwise.h5")], RunConfig(), env=env)
     assert report.artifacts[0].intended == ["keras", "keras-nocompile"]
     assert any(f.code == "KC302" and f.severity.value == "error" for f in report.findings)
@@ -48,7 +48,7 @@ def test_a_keras_model_keeps_its_errors():
 
 
 def test_a_weights_file_is_judged_by_its_restore_path():
-    env = profile("keras3.15-tf2.21")
+    env = build_env({"preset": "keras3.15-tf2.21"})
     report = check_paths([str(FIXTURES / "tf2.15" / "seq_compiled_weights.h5")], RunConfig(), env=env)
     kc107 = [f for f in report.findings if f.code == "KC107"]
     assert kc107 and kc107[0].severity.value == "warning"

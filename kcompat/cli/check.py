@@ -41,8 +41,6 @@ def run_check(args: argparse.Namespace) -> int:
     check_environment(config, env, env_info)
     with Progress() as progress:  # stderr, and only when stderr is a terminal
         report = check_paths(gate.artifact_paths(args.paths), config, env=env, env_info=env_info, progress=progress)
-    if env_info.get("source") == "release":
-        add_target_matrix(report, args.paths, config, env_info)
     baseline = apply_baseline(report, Path(config.baseline), config.fail_on) if config.baseline else None
     if baseline is not None and "baseline" in type(report).model_fields:
         report.baseline = baseline.summary()
