@@ -12,16 +12,16 @@ from __future__ import annotations
 import json
 
 from kcompat.config import RunConfig
-from kcompat.releases.store import profile
 from kcompat.load.classify import classify
 from kcompat.pipeline.runner import check_paths
+from tests.envbuild import build_env
 from tests.helpers import ROOT
 
 FIXTURES = ROOT / "fixtures"
 
 
 def rows():
-    env = profile("keras3.15-tf2.21")
+    env = build_env({"preset": "keras3.15-tf2.21"})
     for manifest in ("manifest.json", "wild/manifest.json"):
         for entry in json.loads((FIXTURES / manifest).read_text())["entries"]:
             outcome = (entry.get("observed") or {}).get("keras_compile")
