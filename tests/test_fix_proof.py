@@ -1,0 +1,80 @@
+"""`kcompat fix` against real loads: the repair rate over every fixture that fails under the reference
+Keras for a cause whose rule has a fixer, each repair proven by the guarded load; and migration."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import zipfile
+
+import pytest
+
+from kcompat.catalog import load_catalog
+from kcompat.config import RunConfig
+from kcompat.env import get_environment
+from kcompat.fix.repair import cleanup, errors, plan
+from kcompat.fix.run import fix_paths
+from tests.helpers import ROOT, run_cli
+
+pytestmark = pytest.mark.slow
+FIXTURES = ROOT / "fixtures"
+
+
+def failing_fixtures() -> list[str]:
+    """Fixtures a real Keras load_model failed on (compile=True or False), as the manifests observed."""
+    out = []
+    for manifest in (FIXTURES / "manifest.json", FIXTURES / "wild" / "manifest.json"):
+        for entry in json.loads(manifest.read_text())["entries"]:
+            observed = entry.get("observed") or {}
+            if any((observed.get(k) or {}).get("ok") is False for k in ("keras_compile", "keras_nocompile")):
+                if (FIXTURES / entry["path"]).exists():
+                    out.append(str(FIXTURES / entry["path"]))
+    return out
+
+
+def digest(path: str) -> str:
+    return hashlib.sha256(open(path, "rb").read()).hexdigest()
+
+
+def test_repair_rate_over_the_fixtures(tmp_path):
+    env = get_environment()
+    config = RunConfig(jobs=1)
+    fixers = {code for code, rule in load_catalog().items() if rule.fixer}
+    counted = []
+    for path in failing_fixtures():
+        repair = plan(path, config, env)
+        cleanup(repair)
+        if repair.artifact is not None and any(f.code in fixers for f in errors(_entry(path, config, env))):
+            counted.append(path)
+    assert len(counted) >= 30, counted
+    before = {p: digest(p) for p in counted}
+    results = fix_paths(counted, config, env, output=str(tmp_path))
+    assert {p: digest(p) for p in counted} == before, "an input was modified"
+    repaired = [r for r in results if r.status == "proven"]
+    print(f"\nrepair rate: {len(repaired)}/{len(counted)} = {len(repaired) / len(counted):.0%}")
+    for r in results:
+        if r.status != "proven":
+            why = "; ".join(f"{i['code']} {i['reason']}" for i in r.not_fixed) or json.dumps(r.proof)[:300]
+            print(f"  not repaired: {r.path.replace(str(FIXTURES) + '/', '')}: {r.status}: {why}")
+    for r in repaired:
+        assert r.kept and r.output and (tmp_path / r.output.split("/")[-1]).exists()
+        assert r.proof["original_loader"] and r.proof["agrees"] is True
+    assert len(repaired) / len(counted) >= 0.8
+
+
+def _entry(path, config, env):
+    from kcompat.pipeline.runner import check_paths
+
+    return check_paths([path], config, env=env).artifacts[0]
+
+
+def test_migration_to_keras_is_proven(tmp_path):
+    src = FIXTURES / "tf2.15" / "depthwise.h5"
+    before = digest(str(src))
+    out = tmp_path / "depthwise.keras"
+    proc = run_cli("fix", str(src), "--format", "keras", "-o", str(out), "--json", str(tmp_path / "fix.json"))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert digest(str(src)) == before
+    assert "config.json" in zipfile.ZipFile(out).namelist()
+    result = json.loads((tmp_path / "fix.json").read_text())["fixes"][0]
+    assert result["status"] == "proven" and result["proof"]["original_loader"] == "tf_keras"
