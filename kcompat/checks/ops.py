@@ -87,7 +87,10 @@ def op_unregistered(artifact: Artifact, env) -> Iterator[Hit]:
         yield Hit(
             f"op type {op!r} is not registered in TensorFlow {tf_version}: loading fails with "
             f"\"Op type not registered '{op}' in binary\"{where}",
-            location=op, fix=fix, evidence={"op": op, "package": package}, key=op)
+            location=op, fix=fix, evidence={"op": op, "package": package}, key=op,
+            group=f"package:{package}" if package else None,
+            group_message=f"{{n}} op types ({{locations}}) are not registered in TensorFlow {tf_version}: loading "
+                          f"fails with \"Op type not registered '{op}' in binary\"{where}")
 
 
 def op_attr_unknown(artifact: Artifact, env) -> Iterator[Hit]:

@@ -181,7 +181,10 @@ def lambda_python_version(artifact: Artifact, env: Environment) -> Iterator[Hit]
                           location=layer.path,
                           fix="Rebuild the Lambda in code: replace it with the Python function, then "
                               "model.load_weights(path); or re-save with a named, registered function",
-                          evidence={"target_python": target}, key=layer.path)
+                          evidence={"target_python": target}, key=layer.path, group="not-marshal",
+                          group_message=f"{{n}} Lambda layers ({{locations}}) hold bytes that are not a marshalled "
+                                        f"code object of any known Python layout; Python {target} will fail with "
+                                        "'bad marshal data'")
             elif target not in versions:
                 yield Hit(f"Lambda '{layer.name}' bytecode was written by Python {_marshal.describe(versions)} "
                           f"(inferred from its marshal layout), the target is Python {target}: loading fails with "

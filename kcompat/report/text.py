@@ -85,24 +85,66 @@ def facts(entry: ArtifactReport) -> list[str]:
     return lines
 
 
+LINE = 100  # the verdict line and a one-line fix fit this many characters
+MESSAGE = 240  # a finding's message by default (-v: whole); the JSON report always has it whole
+
+
+def clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1].rstrip() + "…"
+
+
+def verdict_line(entry: ArtifactReport) -> str | None:
+    """One line: does it load with the loaders it is meant for, and with which others, and why not."""
+    if not entry.verdict:
+        return None
+    meant = set(entry.intended)
+    state = {v["loader"]: "loads" if v["ok"] else f"fails ({v['codes'][0]})" if v["codes"] else "fails"
+             for v in entry.verdict}
+    if state.get("keras-nocompile") == state.get("keras"):
+        state.pop("keras-nocompile", None)  # compile=False is worth a word only when it changes the outcome
+    elif "keras-nocompile" in state:
+        state["keras (compile=False)"] = state.pop("keras-nocompile")
+    parts = [f"{loader}{'*' if loader.split(' ')[0] in meant else ''} {says}"
+             for loader, says in sorted(state.items(), key=lambda kv: kv[0].split(" ")[0] not in meant)]
+    return clip("verdict: " + ", ".join(parts), LINE)
+
+
+def one_line_fix(fix: str) -> str:
+    first = fix.split("\n", 1)[0].split("; or ", 1)[0].split("; ", 1)[0] if "\n" in fix or "; " in fix else fix
+    return clip(first, LINE - 11) + (" (-v: more)" if first != fix else "")
+
+
 def render(report: Report, verbose: bool = False, quiet: bool = False, color: bool = False) -> str:
+    """Per artifact: a head line, a verdict line (* = a loader it is meant for), then its errors and
+    warnings, one per cause, each with a one-line fix. -v adds the facts, info findings and whole fixes."""
     paint = Paint(color)
     out: list[str] = []
+    hidden = 0
     for entry in report.artifacts:
         a = entry.artifact
         if not quiet:
             head = f"{paint(shown(a.path), 'path')}  {paint('[' + a.format.value + ']', 'dim')}"
             by = shown(saved_by(a))
             out.append(f"{head}  {paint(by, 'dim')}" if by else head)
+            line = verdict_line(entry)
+            if line:
+                out.append(f"  {paint(shown(line), 'dim')}")
             if verbose:
                 out.extend(paint(line, "dim") for line in facts(entry))
         for f in entry.findings:
+            if f.severity is Severity.info and not verbose and not quiet:
+                hidden += 1
+                continue
             where = f" at {shown(f.location)}" if f.location else ""
             prefix = f"{shown(a.path)}: " if quiet else "  "
             severity = paint(f.severity.value, f.severity.value)
-            out.append(f"{prefix}{paint(f.code, 'code')} {severity} {f.name}{where}: {shown(f.message)}")
+            message = f.message if verbose or quiet else clip(f.message, MESSAGE)
+            out.append(f"{prefix}{paint(f.code, 'code')} {severity} {f.name}{where}: {shown(message)}")
             if f.fix and not quiet:
-                fix = "\n           ".join(shown(line) for line in f.fix.split("\n"))  # a multi-line fix under its label
+                if verbose:
+                    fix = "\n           ".join(shown(line) for line in f.fix.split("\n"))  # a multi-line fix under its label
+                else:
+                    fix = shown(one_line_fix(f.fix))
                 out.append(f"      {paint('fix:', 'dim')} {fix}")
     if not quiet and report.skipped:
         out.append(skipped_summary(report))
@@ -111,9 +153,10 @@ def render(report: Report, verbose: bool = False, quiet: bool = False, color: bo
     if not quiet:
         counts = {s: sum(f.severity is s for f in report.findings) for s in Severity}
         verdict = paint("FAIL", "fail") if report.exit_code == 1 else paint("ok", "ok")
+        shown_info = f"{counts[Severity.info]} info" + (" (-v shows them)" if hidden else "")
         out.append(
             f"{len(report.artifacts)} artifact(s): {counts[Severity.error]} error(s), "
-            f"{counts[Severity.warning]} warning(s), {counts[Severity.info]} info "
+            f"{counts[Severity.warning]} warning(s), {shown_info} "
             f"in {report.duration_s:.2f}s; {verdict} (fail-on {report.fail_on.value})"
         )
     return "\n".join(out)
