@@ -62,7 +62,6 @@ def custom_object_unresolved(artifact: Artifact, env: Environment) -> Iterator[H
                   evidence={"name": R.lookup_key(ref), "module": ref.module, "config_location": ref.location,
                             "all_unresolved": list(dict.fromkeys(R.lookup_key(r) for r in refs))},
                   key=f"{ref.location}:{R.lookup_key(ref)}",
-                  group=R.lookup_key(ref),
-                  group_message=f"{what} '{R.lookup_key(ref)}'{module} is used in {{n}} places ({{locations}}) and "
-                                f"cannot be resolved by {R.keras_label(env)} (not built in, not registered, not in "
-                                f"custom_objects); all unresolved: {names}{hidden}")
+                  group="unresolved",
+                  group_message=f"{{n}} objects ({{locations}}) cannot be resolved by {R.keras_label(env)} (not "
+                                f"built in, not registered, not in custom_objects): {names}{hidden}")

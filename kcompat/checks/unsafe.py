@@ -105,6 +105,10 @@ def foreign_module(artifact: Artifact, env) -> Iterator[Hit]:
             "(the class must be registered or passed in custom_objects), while Keras 2 Lambda configs import it and "
             "call what they find; the file is not portable and, if untrusted, is a code-execution risk",
             location=location,
+            group=f"module:{module}",
+            group_message=f"config names {{n}} objects ({{locations}}) from module {module!r}, outside the Keras "
+                          "packages: Keras 3 never imports it, while Keras 2 Lambda configs import it and call what "
+                          "they find; the file is not portable and, if untrusted, is a code-execution risk",
             fix=(f"Trusted file: import {module.split('.')[0]!r} yourself and pass the object, e.g. "
                  f"load_model(path, custom_objects={{{name.split('>')[-1]!r}: ...}}); untrusted file: do not load it."),
             evidence={"module": module, "name": name}, key=f"{location}:{module}")
