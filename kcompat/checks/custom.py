@@ -64,4 +64,4 @@ def custom_object_unresolved(artifact: Artifact, env: Environment) -> Iterator[H
                   key=f"{ref.location}:{R.lookup_key(ref)}",
                   group="unresolved",
                   group_message=f"{{n}} objects ({{locations}}) cannot be resolved by {R.keras_label(env)} (not "
-                                f"built in, not registered, not in custom_objects): {names}{hidden}")
+                                f"built in, not registered, not in custom_objects); all unresolved: {names}{hidden}")
