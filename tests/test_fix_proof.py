@@ -78,3 +78,32 @@ def test_migration_to_keras_is_proven(tmp_path):
     assert "config.json" in zipfile.ZipFile(out).namelist()
     result = json.loads((tmp_path / "fix.json").read_text())["fixes"][0]
     assert result["status"] == "proven" and result["proof"]["original_loader"] == "tf_keras"
+
+
+def test_every_keras2_h5_that_tf_keras_loads_migrates_or_says_why(tmp_path, capsys):
+    """`--format keras` on every Keras 2 .h5 fixture tf_keras really loads: a proven .keras, or the reason."""
+    sources = []
+    for manifest in (FIXTURES / "manifest.json", FIXTURES / "wild" / "manifest.json"):
+        for entry in json.loads(manifest.read_text())["entries"]:
+            if entry["format"] == "hdf5-model" and ((entry.get("observed") or {}).get("tf_keras") or {}).get("ok"):
+                sources.append(str(FIXTURES / entry["path"]))
+    assert len(sources) >= 40
+    before = {p: digest(p) for p in sources}
+    proc = run_cli("fix", *sources, "--format", "keras", "-o", str(tmp_path), "--json", str(tmp_path / "fix.json"))
+    assert proc.returncode in (0, 1), proc.stderr
+    results = json.loads((tmp_path / "fix.json").read_text())["fixes"]
+    assert sorted(r["path"] for r in results) == sorted(str(p) for p in sources) or len(results) == len(sources)
+    proven = [r for r in results if r["status"] == "proven"]
+    for r in proven:
+        out = tmp_path / r["output"].split("/")[-1]
+        assert out.suffix == ".keras" and "config.json" in zipfile.ZipFile(out).namelist(), r
+    unexplained = [r["path"] for r in results if r["status"] != "proven"
+                   and not (r.get("not_fixed") or (r.get("proof") or {}).get("copy_error") or r.get("remaining"))]
+    with capsys.disabled():
+        print(f"\n--format keras: {len(proven)}/{len(results)} Keras 2 .h5 fixtures migrated and proven; the rest:")
+        for r in results:
+            if r["status"] != "proven":
+                why = r.get("not_fixed") or (r.get("proof") or {}).get("copy_error") or r.get("remaining")
+                print(f"  {r['path']}: {r['status']}: {str(why)[:140]}")
+    assert not unexplained
+    assert all(digest(p) == before[p] for p in sources)
