@@ -167,7 +167,13 @@ def unrecognised_file(artifact: Artifact, env) -> Iterator[Hit]:
 
 
 def unreadable_file(artifact: Artifact, env) -> Iterator[Hit]:
-    if artifact.format is Format.unreadable:
+    if artifact.format is not Format.unreadable:
+        return
+    special = next((p.detail for p in artifact.problems if p.kind == "unreadable" and "not a regular file" in p.detail), None)
+    if special:  # a FIFO, socket or device: never opened, since a read could wait for ever
+        yield Hit(f"{artifact.path} cannot be read as a model: {special}",
+                  fix="Point kcompat at the model file itself, not at a pipe, socket or device.")
+    else:
         yield Hit(f"{artifact.path} cannot be read (permission denied)", fix=f"chmod u+r {artifact.path!r}, or run as its owner.")
 
 
