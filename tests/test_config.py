@@ -34,7 +34,7 @@ def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
 
 
 def check(cwd: Path, *args: str):
-    return run_cli("check", *args, "--no-env", "--no-report", cwd=cwd)
+    return run_cli("check", *args, "--no-env", "--no-report", "-v", cwd=cwd)  # -v: info findings are listed too
 
 
 def codes(proc) -> set[str]:
