@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"  # 1.1: Report.matrix and Report.targets (kcompat matrix, check --target)
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -259,19 +259,6 @@ class FixResult(_Model):
     kept: bool = False  # the copy is on disk
 
 
-class FixResult(_Model):
-    """What `kcompat fix` did to one artifact: the rewrites, what it left, and the proof (schema: additive)."""
-
-    path: str
-    output: str | None = None  # the repaired copy; None when nothing was written
-    status: str  # nothing-to-fix, proven, fixed (not proven: --dry-run), outputs-differ, still-fails, not-fixed, error
-    changes: list[dict[str, str]] = Field(default_factory=list)  # {code, change}
-    not_fixed: list[dict[str, str]] = Field(default_factory=list)  # {code, reason}
-    remaining: list[str] = Field(default_factory=list)  # error codes a check of the copy still finds
-    proof: dict[str, Any] | None = None  # loaders, comparison (max_abs_diff, max_rel_diff), the copy's error
-    kept: bool = False  # the copy is on disk
-
-
 class ArtifactReport(_Model):
     artifact: Artifact
     findings: list[Finding] = Field(default_factory=list)
@@ -280,7 +267,6 @@ class ArtifactReport(_Model):
     loads: list[dict[str, Any]] = Field(default_factory=list)  # guarded-load attempts
     load_wall_s: float | None = None
     fixes: list[FixResult] = Field(default_factory=list)  # kcompat fix: the repair of this artifact
-    fixes: list[FixResult] = Field(default_factory=list)  # kcompat fix: the repair of this artifact
 
 
 class Skipped(_Model):
@@ -288,6 +274,23 @@ class Skipped(_Model):
 
     path: str
     reason: str
+
+
+class MatrixRow(_Model):
+    """One recorded release in a matrix: per loader, whether the artifact loads and the failing codes."""
+
+    release: str
+    versions: dict[str, str | None] = Field(default_factory=dict)
+    loaders: dict[str, dict[str, Any]] = Field(default_factory=dict)  # loader -> {ok, codes}
+
+
+class Matrix(_Model):
+    """Release x loader for one artifact (`kcompat matrix`, or `check` with several --target)."""
+
+    path: str
+    summary: str  # "loads with Keras 3.0.5 to 3.15.1 (compile=False); not with tf_keras 2.16 to 2.21 because KC302"
+    loaders: list[str] = Field(default_factory=list)
+    rows: list[MatrixRow] = Field(default_factory=list)
 
 
 class Report(_Model):
@@ -301,6 +304,9 @@ class Report(_Model):
     artifacts: list[ArtifactReport] = Field(default_factory=list)
     skipped: list[Skipped] = Field(default_factory=list)  # folder entries that are not artifacts, and why
     baseline: dict[str, Any] | None = None  # {file, new, suppressed, fixed: [...]} with --baseline
+    # --target: [{spec, releases, warning}]; matrix: one per artifact (schema 1.1)
+    targets: list[dict[str, Any]] = Field(default_factory=list)
+    matrix: list[Matrix] = Field(default_factory=list)
     exit_code: int = 0
 
     @property

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from kcompat.env import load_profile
 from kcompat.env.model import Device, KerasClass, LoaderFacts
-from kcompat.env.targets import shipped
+from kcompat.releases.store import profile
 
 _CACHE: dict[str, Any] = {}
 
@@ -14,7 +13,7 @@ _CACHE: dict[str, Any] = {}
 def build_env(spec: dict[str, Any]):
     preset = spec.get("preset", "keras3.15-tf2.21")
     if preset not in _CACHE:
-        _CACHE[preset] = load_profile(str(shipped()[preset]))
+        _CACHE[preset] = profile(preset)  # a former shipped profile's name, or a release name
     env = _CACHE[preset].model_copy(deep=True)
     env.versions.update(spec.get("versions", {}))
     for key in ("tf_use_legacy_keras", "keras_backend", "python"):

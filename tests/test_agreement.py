@@ -12,8 +12,7 @@ from __future__ import annotations
 import json
 
 from kcompat.config import RunConfig
-from kcompat.env import load_profile
-from kcompat.env.targets import shipped
+from kcompat.releases.store import profile
 from kcompat.pipeline.runner import check_paths
 from tests.helpers import ROOT
 
@@ -24,7 +23,7 @@ OBSERVED_KEYS = {"keras_compile": "keras", "keras_nocompile": "keras-nocompile",
 
 
 def pairs(manifest: str = "manifest.json"):
-    env = load_profile(str(shipped()["keras3.15-tf2.21"]))
+    env = profile("keras3.15-tf2.21")
     entries = json.loads((FIXTURES / manifest).read_text())["entries"]
     for entry in entries:
         if not entry.get("observed"):

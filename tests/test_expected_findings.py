@@ -12,8 +12,7 @@ import sys
 import pytest
 
 from kcompat.config import RunConfig
-from kcompat.env import load_profile
-from kcompat.env.targets import shipped
+from kcompat.releases.store import profile
 from kcompat.pipeline.runner import check_paths
 from tests.helpers import ROOT
 
@@ -29,7 +28,7 @@ CASES = [
     for name in FAMILIES
     for fixture, codes in tomllib.loads((FIXTURES / "expected" / name).read_text()).items()
 ]
-ENV = load_profile(str(shipped()["keras3.15-tf2.21"]))
+ENV = profile("keras3.15-tf2.21")
 
 
 def test_every_file_is_known():

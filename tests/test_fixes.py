@@ -15,14 +15,13 @@ import sys
 import pytest
 
 from kcompat.config import RunConfig
-from kcompat.env import load_profile
-from kcompat.env.targets import shipped
+from kcompat.releases.store import profile
 from kcompat.pipeline.runner import check_paths
 from tests.helpers import ROOT
 
 pytestmark = pytest.mark.slow
 FIXTURES = ROOT / "fixtures"
-ENV = load_profile(str(shipped()["keras3.15-tf2.21"]))
+ENV = profile("keras3.15-tf2.21")
 
 
 def run_load(code: str) -> dict:

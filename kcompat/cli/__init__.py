@@ -1,4 +1,4 @@
-"""Command line: `kcompat check|rules|explain|schema|env|config|baseline`.
+"""Command line: `kcompat check|rules|explain|schema|env|config|baseline|targets|matrix`.
 
 Exit 0 clean, 1 findings, 2 usage or internal error. Each subcommand lives in its own module here;
 they share the `check` flags and the environment lookup in `common`.
@@ -17,7 +17,9 @@ from kcompat.cli.check import run_check
 from kcompat.cli.common import UsageError, add_check_parser
 from kcompat.cli.config import add_config_parser, run_config
 from kcompat.cli.fix import add_fix_parser, run_fix
+from kcompat.cli.matrix import add_matrix_parser, run_matrix
 from kcompat.cli.rules import run_explain, run_rules_list, run_schema
+from kcompat.cli.targets import add_targets_parser, run_targets
 from kcompat.config.settings import ConfigError
 
 
@@ -40,6 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_config_parser(sub)
     add_baseline_parser(sub)
     add_fix_parser(sub)
+    add_targets_parser(sub)
+    add_matrix_parser(sub)
     return parser
 
 
@@ -53,7 +57,7 @@ def run_env(argv: list[str]) -> int:
 
 
 COMMANDS = {"check": run_check, "rules": run_rules_list, "explain": run_explain, "schema": run_schema,
-            "config": run_config, "baseline": run_baseline, "fix": run_fix}
+            "config": run_config, "baseline": run_baseline, "fix": run_fix, "targets": run_targets, "matrix": run_matrix}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 from kcompat.config import RunConfig
@@ -47,6 +48,9 @@ def add_check_parser(sub) -> None:
     p.add_argument("--arch", metavar="PATH", help="architecture (model.to_json() file, .keras or .h5) for a weights-only file or checkpoint")
     p.add_argument("--python", metavar="PATH", help="check against this interpreter's environment (default: the current one)")
     p.add_argument("--profile", metavar="FILE|NAME", help="check against a declared target profile instead of probing (see `kcompat env --list-profiles`)")
+    p.add_argument("--target", action="append", default=[], metavar="SPEC",
+                   help="check against a recorded release instead of probing: keras==3.9.2, tensorflow==2.15.1,keras==3.0.5, "
+                        "keras>=3.6,<3.10 or latest; repeatable (see `kcompat targets`)")
     p.add_argument("--custom-objects", action="append", default=[], metavar="MODULE",
                    help="import MODULE in the probe so the classes it registers count as resolvable; repeatable")
     p.add_argument("--no-env", action="store_true", help="do not probe an environment; environment rules are skipped")
@@ -93,16 +97,56 @@ def add_check_flags(parser: argparse.ArgumentParser, paths_required: bool) -> No
 def environment(config: RunConfig, refresh: bool = False):
     """The Environment to check against, and its summary for the report; (None, why) if it cannot be had."""
     from kcompat.env import EnvironmentProbeError, ProfileError, get_environment
-    from kcompat.env.targets import resolve_profile
+    from kcompat.releases.store import is_named
 
+    if config.target:
+        return target_environment(config.target[0])
+    if config.profile and not Path(config.profile).is_file() and is_named(config.profile):
+        return target_environment(config.profile)  # a shipped profile's name: its recorded release
     try:
         env = get_environment(python=config.python, custom_objects=config.custom_objects,
-                              profile=resolve_profile(config.profile) if config.profile else None, refresh=refresh)
+                              profile=config.profile, refresh=refresh)
     except (EnvironmentProbeError, ProfileError) as exc:
         return None, {"error": str(exc).splitlines()[0]}
+    if env.source != "profile" and not any(env.versions.get(k) for k in ("tensorflow", "keras", "tf_keras")):
+        # Nothing to judge against here (pre-commit's isolated venv): judge against the newest release.
+        env, info = target_environment("latest")
+        info["fallback"] = f"neither TensorFlow nor Keras is installed in {config.python or 'this interpreter'}"
+        return env, info
     info = {"python": env.python, "python_executable": env.python_executable, "versions": env.versions,
             "keras_backend": env.keras_backend, "tf_use_legacy_keras": env.tf_use_legacy_keras,
             "devices": [d.name for d in env.devices], "source": env.source, "errors": env.errors,
             "custom_object_modules": env.custom_object_modules}
     return env, info
 
+
+def resolve_targets(specs: list[str], warn=None) -> list[tuple[str, str]]:
+    """[(spec, release)] for every recorded release the specs stand for; a bad spec is a UsageError."""
+    import sys
+
+    from kcompat.releases.spec import SpecError, resolve
+    from kcompat.releases.store import ReleaseError
+
+    out: list[tuple[str, str]] = []
+    for spec in specs:
+        try:
+            target = resolve(spec)
+        except (SpecError, ReleaseError) as exc:
+            raise UsageError(str(exc)) from exc
+        if target.warning:
+            (warn or (lambda text: print(f"kcompat: warning: {text}", file=sys.stderr)))(target.warning)
+        out += [(spec, name) for name in target.releases if (spec, name) not in out]
+    return out
+
+
+def target_environment(spec: str):
+    """The recorded release a --target spec stands for (the first, for a range), and its summary."""
+    from kcompat.releases.store import environment as release_environment
+
+    spec_name, name = resolve_targets([spec])[0]
+    env = release_environment(name)
+    info = {"python": env.python, "python_executable": env.python_executable, "versions": env.versions,
+            "keras_backend": env.keras_backend, "tf_use_legacy_keras": env.tf_use_legacy_keras,
+            "devices": [d.name for d in env.devices], "source": "release", "errors": [],
+            "custom_object_modules": [], "release": name, "target": spec_name}
+    return env, info

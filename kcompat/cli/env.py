@@ -6,10 +6,9 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from kcompat.env import EnvironmentProbeError, ProfileError, get_environment, load_profile, save_profile
+from kcompat.env import EnvironmentProbeError, ProfileError, get_environment, save_profile
 from kcompat.env.cache import cache_dir, cache_path
 from kcompat.env.model import Environment
-from kcompat.env.targets import resolve_profile, shipped
 
 
 def build_parser(prog: str = "kcompat env") -> argparse.ArgumentParser:
@@ -30,8 +29,8 @@ def build_parser(prog: str = "kcompat env") -> argparse.ArgumentParser:
     parser.add_argument("--json", action="store_true", help="print the full snapshot as JSON")
     parser.add_argument("--save-profile", metavar="FILE", help="write the snapshot as a target profile")
     parser.add_argument("--profile", metavar="FILE|NAME",
-                        help="load a declared target profile (a file, or a shipped name) instead of probing")
-    parser.add_argument("--list-profiles", action="store_true", help="list the target profiles shipped with kcompat")
+                        help="load a saved snapshot (a file), or a recorded release by a former profile name, instead of probing")
+    parser.add_argument("--list-profiles", action="store_true", help="list the former shipped profile names (now recorded releases; see kcompat targets)")
     parser.add_argument("--hide-devices", action="store_true", help="probe with CUDA_VISIBLE_DEVICES=''")
     parser.add_argument("--timeout", type=float, default=300, help="probe timeout in seconds (default 300)")
     return parser
@@ -55,6 +54,8 @@ def _summary(env: Environment) -> str:
         lines.append(f"custom      {names}")
     if env.source == "profile":
         lines.append("source      declared profile")
+    elif env.source == "release":
+        lines.append(f"source      recorded release {env.release} (kcompat targets)")
     else:
         if env.cache_path:
             where = env.cache_path
@@ -69,16 +70,26 @@ def _summary(env: Environment) -> str:
 
 
 def list_profiles() -> int:
-    for name, path in shipped().items():
-        try:
-            env = load_profile(str(path))
-        except ProfileError as exc:
-            print(f"{name:<20} unreadable: {exc}")
-            continue
+    """The former shipped profiles, now entries of the release knowledge base (see `kcompat targets`)."""
+    from kcompat.releases.store import index, profile
+
+    for name in sorted(index()["aliases"]):
+        env = profile(name)
         versions = "  ".join(f"{k}={v}" for k, v in env.versions.items() if v and k in ("tensorflow", "keras", "tf_keras"))
         legacy = "  TF_USE_LEGACY_KERAS=1" if env.tf_use_legacy_keras else ""
         print(f"{name:<20} python {env.python}  {versions}{legacy}")
     return 0
+
+
+def named_profile(value: str | None):
+    """A shipped profile's name (or a release name) that is not a file: its recorded release."""
+    from pathlib import Path
+
+    from kcompat.releases.store import is_named, profile
+
+    if value and not Path(value).is_file() and is_named(value):
+        return profile(value)
+    return None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -89,10 +100,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.list_profiles:
         return list_profiles()
     try:
-        env = get_environment(
+        env = named_profile(args.profile) or get_environment(
             python=args.python,
             custom_objects=args.custom_objects,
-            profile=resolve_profile(args.profile) if args.profile else None,
+            profile=args.profile,
             refresh=args.refresh,
             timeout=args.timeout,
             hide_devices=args.hide_devices,

@@ -5,7 +5,7 @@ Command-line flags and config files both end up in a ``RunConfig``.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from kcompat.model import Severity
 
@@ -34,8 +34,14 @@ class RunConfig(BaseModel):
     custom_objects: list[str] = Field(default_factory=list, alias="custom-objects")
     python: str | None = None
     profile: str | None = None
+    target: list[str] = Field(default_factory=list)  # release specs for --target (keras==3.9.2, latest, ...)
     load: LoadConfig = Field(default_factory=LoadConfig)
     baseline: str | None = None
     outputs: list[str] = Field(default_factory=list)
-    artifact_timeout: float = Field(30, alias="artifact-timeout", ge=0)  # seconds per artifact; 0: no budget
     jobs: int | None = Field(None, ge=1)  # processes checking artifacts at once; None: one per core (1 with --load)
+    artifact_timeout: float = Field(30, alias="artifact-timeout", ge=0)  # seconds per artifact; 0: no budget
+
+    @field_validator("target", mode="before")
+    @classmethod
+    def _one_target(cls, value):
+        return [value] if isinstance(value, str) else value

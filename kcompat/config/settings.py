@@ -224,6 +224,8 @@ def resolve(args: argparse.Namespace, cwd: Path | None = None) -> Resolved:
         if getattr(args, key, None):
             setattr(config, key, getattr(args, key))
             sources[key] = COMMAND_LINE
+    if getattr(args, "target", None):
+        config.target, sources["target"] = list(args.target), COMMAND_LINE
     modules = getattr(args, "custom_objects", None) or []
     if modules:
         config.custom_objects = config.custom_objects + [m for m in modules if m not in config.custom_objects]

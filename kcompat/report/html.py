@@ -21,6 +21,7 @@ from markupsafe import Markup
 
 from kcompat.model import Artifact, ArtifactReport, Finding, Layer, Report, Severity
 from kcompat.report.html_grid import loads_grid
+from kcompat.report.matrix import grid as release_grid
 from kcompat.report.rule_docs import rule_views
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -274,7 +275,7 @@ def build_view(report: Report) -> dict[str, Any]:
         "counts": counts, "counts_text": counts_text(counts),
         "verdict_counts": [{"key": k, "label": VERDICTS[k]["label"], "count": n} for k, n in verdict_counts.items()],
         "artifacts": artifacts, "show_index": len(artifacts) > 1, "environment": env_rows(report.environment),
-        "rule_docs": docs,
+        "rule_docs": docs, "matrices": [release_grid(m) for m in report.matrix],
     }
 
 

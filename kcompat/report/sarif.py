@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import quote
 
 from kcompat.model import Finding, Report, Severity
+from kcompat.report.matrix import sarif_properties
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 LEVELS = {Severity.error: "error", Severity.warning: "warning", Severity.info: "note"}
@@ -128,6 +129,8 @@ def build(report: Report) -> dict[str, Any]:
         "properties": {"schema_version": report.schema_version, "fail_on": report.fail_on.value,
                        "duration_s": report.duration_s},
     }
+    if report.matrix:  # kcompat matrix / check with several --target: release x loader per artifact
+        run["properties"]["matrix"] = sarif_properties(report)
     return {"$schema": SCHEMA_URI, "version": "2.1.0", "runs": [run]}
 
 
