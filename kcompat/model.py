@@ -8,7 +8,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SCHEMA_VERSION = "1.1"  # 1.1: Report.matrix and Report.targets (kcompat matrix, check --target)
+# 1.1: Report.matrix and Report.targets (kcompat matrix, check --target). 1.2: ArtifactReport.fixes (kcompat
+# fix) and .intended, Finding.locations (one finding per cause), Report.skipped. Additions only.
+SCHEMA_VERSION = "1.2"
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 

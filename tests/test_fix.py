@@ -102,3 +102,17 @@ def test_fix_dry_run_leaves_tensorflow_unimported(tmp_path):
                           env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}, timeout=600)
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     assert result == {"code": 0, "leaked": []}, proc.stderr
+
+
+def test_fix_reports_carry_the_changes_in_json_and_html(tmp_path):
+    src = FIXTURES / "tf2.15" / "depthwise.h5"
+    proc = run_cli("fix", str(src), "--dry-run", "--json", str(tmp_path / "fix.json"), "--html", str(tmp_path / "fix.html"))
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads((tmp_path / "fix.json").read_text())
+    assert report["schema_version"] == "1.2"
+    (entry,) = report["artifacts"]
+    (fix,) = entry["fixes"]
+    assert fix["status"] == "fixed" and fix["changes"][0]["code"] == "KC302" and "groups=1 dropped" in fix["changes"][0]["change"]
+    assert any(f["code"] == "KC302" for f in entry["findings"])  # the findings the fix answers
+    page = (tmp_path / "fix.html").read_text()
+    assert "kcompat fix: can be repaired" in page and "groups=1 dropped" in page

@@ -32,6 +32,11 @@ def failing_fixtures() -> list[str]:
     return out
 
 
+def fixes_of(report_path) -> list[dict]:
+    """The fix results of a `kcompat fix --json` report, one per artifact."""
+    return [fx for a in json.loads(report_path.read_text())["artifacts"] for fx in a["fixes"]]
+
+
 def digest(path: str) -> str:
     return hashlib.sha256(open(path, "rb").read()).hexdigest()
 
@@ -76,7 +81,7 @@ def test_migration_to_keras_is_proven(tmp_path):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert digest(str(src)) == before
     assert "config.json" in zipfile.ZipFile(out).namelist()
-    result = json.loads((tmp_path / "fix.json").read_text())["fixes"][0]
+    result = fixes_of(tmp_path / "fix.json")[0]
     assert result["status"] == "proven" and result["proof"]["original_loader"] == "tf_keras"
 
 
@@ -91,7 +96,7 @@ def test_every_keras2_h5_that_tf_keras_loads_migrates_or_says_why(tmp_path, caps
     before = {p: digest(p) for p in sources}
     proc = run_cli("fix", *sources, "--format", "keras", "-o", str(tmp_path), "--json", str(tmp_path / "fix.json"))
     assert proc.returncode in (0, 1), proc.stderr
-    results = json.loads((tmp_path / "fix.json").read_text())["fixes"]
+    results = fixes_of(tmp_path / "fix.json")
     assert sorted(r["path"] for r in results) == sorted(str(p) for p in sources) or len(results) == len(sources)
     proven = [r for r in results if r["status"] == "proven"]
     for r in proven:

@@ -35,11 +35,30 @@ def add_fix_parser(sub) -> None:
     p.add_argument("--custom-objects", action="append", default=[], metavar="MODULE",
                    help="import MODULE in the probe and the proof so its registered classes resolve")
     p.add_argument("--timeout", type=float, default=120, metavar="S", help="per-model proof timeout (default 120)")
-    p.add_argument("--json", metavar="FILE", help="write the results as JSON ({fixes: [...]})")
+    p.add_argument("--json", metavar="FILE", help="write the JSON report: each artifact's findings, and under "
+                                                  "`fixes` the changes made and the proof")
+    p.add_argument("--html", metavar="FILE", help="write the HTML report, with each fix's config diff and proof")
 
 
 def _split(values: list[str]) -> list[str]:
     return [v.strip() for value in values for v in value.split(",") if v.strip()]
+
+
+def write_reports(args: argparse.Namespace, config: RunConfig, env, info: dict, results) -> None:
+    """The check report of the inputs, with each one's fix attached: one Report for JSON and HTML alike."""
+    from kcompat.pipeline.runner import check_paths
+    from kcompat.report import write
+
+    report = check_paths(list(args.paths), config, env=env, env_info=info)
+    by_path = {r.path: r for r in results}
+    for entry in report.artifacts:
+        fix = by_path.get(entry.artifact.path)
+        if fix is not None:
+            entry.fixes = [fix]
+    report.exit_code = 0 if all(r.status in ("nothing-to-fix", "proven", "fixed") for r in results) else 1
+    for fmt, path in (("json", args.json), ("html", args.html)):
+        if path:
+            write(fmt, report, Path(path))
 
 
 def run_fix(args: argparse.Namespace) -> int:
@@ -67,7 +86,7 @@ def run_fix(args: argparse.Namespace) -> int:
             print(f"  proof: {proof['status']} {json.dumps(shown)}")
             if proof.get("copy_error"):
                 print(f"  the copy fails: {proof['copy_error']}")
-    if args.json:
-        Path(args.json).write_text(json.dumps({"fixes": [r.model_dump() for r in results]}, indent=2))
+    if args.json or args.html:
+        write_reports(args, config, env, info, results)
     ok = {"nothing-to-fix", "fixed"} if args.dry_run else {"nothing-to-fix", "proven"}
     return 0 if all(r.status in ok for r in results) else 1

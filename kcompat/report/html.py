@@ -214,7 +214,21 @@ def artifact_view(index: int, entry: ArtifactReport, rules: dict[str, Any]) -> d
         "facts": fact_rows(a), "layers": layers, "custom_count": sum(l["custom"] for l in layers),
         "layers_open": len(layers) <= 40, "signatures": signature_views(a), "ops_missing": ops_missing,
         "groups": groups, "grid": loads_grid(entry.loads), "disagreements": disagreements,
+        "fixes": [fix_view(fx) for fx in entry.fixes],
     }
+
+
+FIX_SAID = {"nothing-to-fix": "nothing to fix", "proven": "repaired and proven", "fixed": "can be repaired",
+            "outputs-differ": "the repaired copy loads but its outputs differ", "still-fails": "still fails",
+            "not-fixed": "not fixed", "unproven": "repaired; the original loads nowhere to compare", "error": "error"}
+
+
+def fix_view(fx: Any) -> dict[str, Any]:
+    proof = fx.proof or {}
+    facts = [(k, str(proof[k])) for k in ("original_loader", "copy_loader", "max_abs_diff", "max_rel_diff", "why")
+             if proof.get(k) is not None]
+    return {"said": FIX_SAID.get(fx.status, fx.status), "output": fx.output, "changes": fx.changes,
+            "not_fixed": fx.not_fixed, "proof": {"status": proof.get("status"), "facts": facts} if proof else None}
 
 
 # ---------------------------------------------------------------------------------------
