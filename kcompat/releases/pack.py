@@ -76,9 +76,6 @@ def pack(records: Path, failed: dict[str, str], out: Path = DATA) -> list[Path]:
     """Write base.json.gz, one <release>.delta.json.gz per other release, and index.json."""
     from kcompat.releases.catalog import GROUPS, PROFILE_NAMES  # build time only
 
-    out.mkdir(parents=True, exist_ok=True)
-    for old in out.glob("*.json.gz"):
-        old.unlink()
     built = {}
     for group, releases in GROUPS.items():
         for release in releases:
@@ -88,6 +85,9 @@ def pack(records: Path, failed: dict[str, str], out: Path = DATA) -> list[Path]:
                     built[release.name] = (group, json.load(fh))
     if BASE not in built:
         raise SystemExit(f"the base release {BASE} has no record in {records}")
+    out.mkdir(parents=True, exist_ok=True)
+    for old in out.glob("*.json.gz"):  # only once there is something to write in their place
+        old.unlink()
     base = compact(built[BASE][1]["snapshot"])
     written = [out / "base.json.gz"]
     _write(written[0], base)
