@@ -69,6 +69,8 @@ def _literal(node, scope):
     value = _resolve(node, scope)
     if isinstance(value, dict):
         value = list(value)
+    elif isinstance(value, (set, frozenset)):  # a set's order changes with the hash seed: sort it
+        value = sorted(value, key=lambda v: (type(v).__name__, str(v)))
     if isinstance(value, (list, tuple, set, frozenset)) and value and all(isinstance(v, _SCALARS) for v in value):
         return list(value)
     return None
