@@ -86,7 +86,7 @@ def write_keras_zip(path: Path, spec: dict[str, Any], folder: Path) -> None:
         members["metadata.json"] = json.dumps(spec.get("metadata") or {"keras_version": "3.15.1", "date_saved": "2026-01-01@00:00:00"}).encode()
     if spec.get("weights", True):
         weights = folder / "_weights.h5"
-        write_h5(weights, {"datasets": {"layers/dense/vars/0": [2, 2]}})
+        write_h5(weights, {"datasets": spec.get("weights_datasets") or {"layers/dense/vars/0": [2, 2]}})
         members["model.weights.h5"] = weights.read_bytes()
         weights.unlink()
     for name, text in spec.get("members", {}).items():
