@@ -220,7 +220,8 @@ def undeserializable_losses(artifact: Artifact, env) -> Iterator[tuple[str, str,
                     accepted is None and config["reduction"] in KERAS2_LOSS_REDUCTIONS_REJECTED:
                 expected = accepted if accepted is not None else ["mean", "sum_over_batch_size", "sum", "none", None]
                 yield location, f"{item['class_name']}(reduction={config['reduction']!r})", (
-                    f"ValueError: Invalid value for argument `reduction`. Expected one of {set(expected)}. "
+                    "ValueError: Invalid value for argument `reduction`. Expected one of "
+                    f"{{{', '.join(repr(v) for v in sorted(expected, key=str))}}}. "
                     f"Received: reduction={config['reduction']}")
 
 
