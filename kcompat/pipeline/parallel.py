@@ -40,15 +40,21 @@ def check_all(items: list[Path | Artifact], jobs: int, check: Callable[..., Arti
     # the first artifact is checked here, before the fork: the workers inherit what it imported and
     # the validators pydantic builds on first use, instead of each paying for them
     results = [check(items[0], config, env, rules, tf_keras_env, progress)]
+    rest = items[1:]
     try:
-        with ProcessPoolExecutor(min(jobs, len(items) - 1), mp_context=multiprocessing.get_context("fork")) as pool:
-            futures = [pool.submit(run_shared, item) for item in items[1:]]
-            for item, future in zip(items[1:], futures):
+        with ProcessPoolExecutor(min(jobs, len(rest)), mp_context=multiprocessing.get_context("fork")) as pool:
+            # Chunks: an artifact takes milliseconds, so one task per artifact would spend the run on IPC.
+            chunk = max(1, len(rest) // (4 * jobs))
+            done = pool.map(run_shared, rest, chunksize=chunk)
+            for item in rest:
                 if progress is not None:
                     progress(str(item.path if isinstance(item, Artifact) else item))
                 try:
-                    results.append(future.result())
+                    results.append(next(done))
+                except StopIteration:
+                    results.append(check(item, config, env, rules, tf_keras_env))
                 except Exception:  # noqa: BLE001 - a worker died: this artifact is checked here instead
+                    done = iter(())
                     results.append(check(item, config, env, rules, tf_keras_env))
     finally:
         SHARED = ()
