@@ -16,14 +16,14 @@ Run with the interpreter that has TensorFlow, e.g. `.venv/bin/python benchmarks/
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from timing import wall  # noqa: E402 - benchmarks/ is on sys.path when a script runs
 
 import h5py
 import numpy as np
@@ -32,20 +32,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 ROOT = Path(__file__).resolve().parent.parent
 SMALL = ROOT / "fixtures" / "keras3.15-tf2.21"
-ENV = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": ""}
-
-
-def wall(cmd: list[str], runs: int) -> float:
-    """Median wall time. Short runs on a shared machine are bimodal (here ~240 or ~350 ms for the
-    same check), so it takes many runs for the median to settle; see --runs."""
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        proc = subprocess.run(cmd, capture_output=True, text=True, env=ENV)
-        times.append(time.perf_counter() - start)
-        if proc.returncode not in (0, 1):
-            raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}): {proc.stderr[-800:]}")
-    return statistics.median(times)
 
 
 def kcompat(path: Path) -> list[str]:
