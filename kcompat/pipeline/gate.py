@@ -29,7 +29,8 @@ def first_fix_line(report: Report) -> str | None:
     if not errors:
         return None
     f = errors[0]
-    return f"To fix the first error ({f.code} {f.name} in {f.path}): {f.fix}"
+    fix = "; ".join(line.strip() for line in f.fix.splitlines() if line.strip())  # one line, even for a code block
+    return f"To fix the first error ({f.code} {f.name} in {f.path}): {fix}"
 
 
 def family_digit(value: str) -> str:
