@@ -133,9 +133,10 @@ def test_cli_with_pipes_has_no_ansi_and_no_progress(tmp_path):
 
 def test_the_first_fix_line_is_one_line_even_for_a_multi_line_fix():
     from kcompat.pipeline.gate import first_fix_line
+    from tests.envbuild import build_env
 
     fixture = REPO / "fixtures" / "tf2.15" / "seq_compiled.h5"  # its first error's fix is two lines of code
-    report = check_paths([str(fixture)], RunConfig())
+    report = check_paths([str(fixture)], RunConfig(), env=build_env({"preset": "keras3.15-tf2.21"}))
     line = first_fix_line(report)
     assert line and "\n" not in line and "\\n" not in line
     assert "compile=False); model.compile(" in line
