@@ -248,6 +248,13 @@ class Finding(_Model):
     locations: list[str] = Field(default_factory=list)  # every place this one cause shows, the first is `location`
 
 
+# How each FixResult.status reads, in the terminal and in the HTML report alike.
+FIX_STATUS_WORDS = {"nothing-to-fix": "nothing to fix", "proven": "repaired and proven", "fixed": "can be repaired",
+                    "outputs-differ": "repaired copy loads but its outputs differ", "still-fails": "still fails",
+                    "not-fixed": "not fixed", "unproven": "repaired copy loads; the original loads nowhere to compare",
+                    "error": "error"}
+
+
 class FixResult(_Model):
     """What `kcompat fix` did to one artifact: the rewrites, what it left, and the proof (schema: additive)."""
 

@@ -8,16 +8,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 from kcompat.cli.common import UsageError, environment
-from kcompat.config import RunConfig
-
-SAID = {"nothing-to-fix": "nothing to fix", "proven": "repaired and proven", "fixed": "can be repaired",
-        "outputs-differ": "repaired copy loads but its outputs differ", "still-fails": "still fails",
-        "not-fixed": "not fixed", "unproven": "repaired copy loads; the original loads nowhere to compare",
-        "error": "error"}
+from kcompat.config import RunConfig, settings
+from kcompat.model import FIX_STATUS_WORDS
 
 
 def add_fix_parser(sub) -> None:
@@ -38,10 +33,6 @@ def add_fix_parser(sub) -> None:
     p.add_argument("--json", metavar="FILE", help="write the JSON report: each artifact's findings, and under "
                                                   "`fixes` the changes made and the proof")
     p.add_argument("--html", metavar="FILE", help="write the HTML report, with each fix's config diff and proof")
-
-
-def _split(values: list[str]) -> list[str]:
-    return [v.strip() for value in values for v in value.split(",") if v.strip()]
 
 
 def write_reports(args: argparse.Namespace, config: RunConfig, env, info: dict, results) -> None:
@@ -66,7 +57,7 @@ def run_fix(args: argparse.Namespace) -> int:
 
     if args.output and len(args.paths) > 1 and Path(args.output).exists() and not Path(args.output).is_dir():
         raise UsageError("-o must be a folder when fixing several paths")
-    config = RunConfig(select=_split(args.select), ignore=_split(args.ignore), python=args.python,
+    config = RunConfig(select=settings.split(args.select), ignore=settings.split(args.ignore), python=args.python,
                        custom_objects=args.custom_objects, jobs=1)
     env, info = environment(config)
     if env is None:
@@ -74,7 +65,7 @@ def run_fix(args: argparse.Namespace) -> int:
     results = fix_paths(args.paths, config, env, output=args.output, dry_run=args.dry_run, convert=args.format,
                         keep_unproven=args.keep_unproven, timeout_s=args.timeout)
     for result in results:
-        print(f"{result.path}: {SAID.get(result.status, result.status)}"
+        print(f"{result.path}: {FIX_STATUS_WORDS.get(result.status, result.status)}"
               + (f" -> {result.output}" if result.output else ""))
         for change in result.changes:
             print(f"  {change['code']} {change['change']}")

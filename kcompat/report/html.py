@@ -19,7 +19,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
-from kcompat.model import Artifact, ArtifactReport, Finding, Layer, Report, Severity
+from kcompat.model import FIX_STATUS_WORDS, Artifact, ArtifactReport, Finding, Layer, Report, Severity
 from kcompat.report.html_grid import loads_grid
 from kcompat.report.matrix import grid as release_grid
 from kcompat.report.rule_docs import rule_views
@@ -218,16 +218,11 @@ def artifact_view(index: int, entry: ArtifactReport, rules: dict[str, Any]) -> d
     }
 
 
-FIX_SAID = {"nothing-to-fix": "nothing to fix", "proven": "repaired and proven", "fixed": "can be repaired",
-            "outputs-differ": "the repaired copy loads but its outputs differ", "still-fails": "still fails",
-            "not-fixed": "not fixed", "unproven": "repaired; the original loads nowhere to compare", "error": "error"}
-
-
 def fix_view(fx: Any) -> dict[str, Any]:
     proof = fx.proof or {}
     facts = [(k, str(proof[k])) for k in ("original_loader", "copy_loader", "max_abs_diff", "max_rel_diff", "why")
              if proof.get(k) is not None]
-    return {"said": FIX_SAID.get(fx.status, fx.status), "output": fx.output, "changes": fx.changes,
+    return {"said": FIX_STATUS_WORDS.get(fx.status, fx.status), "output": fx.output, "changes": fx.changes,
             "not_fixed": fx.not_fixed, "proof": {"status": proof.get("status"), "facts": facts} if proof else None}
 
 
