@@ -68,6 +68,29 @@ def test_values_handed_on_to_super_and_to_a_module_helper_are_followed(accepted)
     assert found["data_format"] == ["channels_first", "channels_last"]
 
 
+def test_a_reading_kept_for_one_function_is_never_given_to_another_that_reuses_its_id(accepted):
+    # CPython reuses an object's id once it is freed; the probe keeps each function's parse by the id
+    # of its code object. Simulate the reuse: file A's reading under B's id.
+    accepted_values, build = accepted
+    probe = sys.modules["kcp_accepted"]
+    mod_a = build('''
+        class A:
+            def __init__(self, mode="x"):
+                if mode not in ("x", "y"):
+                    raise ValueError(mode)
+    ''')
+    mod_b = build('''
+        class B:
+            def __init__(self, kind="p"):
+                if kind not in ("p", "q"):
+                    raise ValueError(kind)
+    ''')
+    assert accepted_values(mod_a.A) == {"mode": ["x", "y"]}
+    code_a, code_b = mod_a.A.__init__.__code__, mod_b.B.__init__.__code__
+    probe._PARSED[id(code_b)] = probe._PARSED[id(code_a)]
+    assert accepted_values(mod_b.B) == {"kind": ["p", "q"]}
+
+
 def test_a_check_that_does_not_raise_or_tests_no_argument_gives_nothing(accepted):
     accepted_values, build = accepted
     mod = build('''

@@ -20,9 +20,10 @@ _PARSED = {}
 
 def _index(fn):
     """(assignments, compare-ifs, calls) of a function, walked once and kept."""
-    key = id(getattr(fn, "__code__", fn))
-    if key in _PARSED:
-        return _PARSED[key]
+    code = getattr(fn, "__code__", fn)
+    key = id(code)
+    if key in _PARSED and _PARSED[key][0] is code:
+        return _PARSED[key][1]
     tree = _tree(fn)
     index = None
     if tree is not None:
@@ -35,7 +36,8 @@ def _index(fn):
             elif isinstance(node, ast.Call):
                 calls.append(node)
         index = (assigns, ifs, calls)
-    _PARSED[key] = index
+    # The code object is kept with its index: an id is reused once its object is freed.
+    _PARSED[key] = (code, index)
     return index
 
 
