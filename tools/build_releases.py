@@ -9,6 +9,7 @@ Then ``kcompat/releases/pack.py``'s ``pack`` writes the compact base plus per-re
     python3 tools/build_releases.py                     # every release, then pack
     python3 tools/build_releases.py --group tf2.16      # one group (repeatable), then pack
     python3 tools/build_releases.py --pack-only         # re-pack the records already built
+    python3 tools/build_releases.py --group tf2.16 --keep-shipped   # rebuild one group, keep the rest as shipped
     python3 tools/build_releases.py --find-links DIR    # also install from a local wheelhouse
 
 Records (one gzipped probe snapshot per release) are kept in ``--records``
@@ -32,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from kcompat.releases.catalog import GROUPS, Release  # noqa: E402
-from kcompat.releases.pack import pack  # noqa: E402
+from kcompat.releases.pack import pack, unpack  # noqa: E402
 
 PROBE_PATH = [ROOT / "kcompat" / "env" / "probe_script"]
 CACHE = Path.home() / ".cache"
@@ -118,6 +119,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--venvs", default=str(CACHE / "kcompat-release-venvs"))
     parser.add_argument("--records", default=str(CACHE / "kcompat-release-records"))
     parser.add_argument("--find-links", default=None, help="a local wheelhouse for pip")
+    parser.add_argument("--keep-shipped", action="store_true",
+                        help="first write a record for each shipped release the records folder lacks, from "
+                             "kcompat/releases/data, so rebuilding some releases keeps the others as shipped")
     parser.add_argument("--probe", default=None, help="probe folder to run (default: kcompat/env/probe_script)")
     args = parser.parse_args(argv)
     if args.probe:
@@ -128,6 +132,9 @@ def main(argv: list[str] | None = None) -> int:
     groups = {g: [r for r in rs if not args.release or r.name in args.release] for g, rs in GROUPS.items()
               if (not args.group or g in args.group)}
     groups = {g: rs for g, rs in groups.items() if rs}
+    if args.keep_shipped:
+        kept = unpack(Path(args.records))
+        print(f"records from the shipped knowledge base: {', '.join(kept) or 'none needed'}")
     failures_file = Path(args.records) / "failed.json"
     failed = json.loads(failures_file.read_text()) if failures_file.exists() else {}
     if not args.pack_only:

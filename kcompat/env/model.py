@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 # Bump when the probe output changes shape or meaning: it is part of the cache key,
 # so old cache entries are re-probed instead of being misread.
-PROBE_VERSION = "2"  # 2: keras_ops, loaders, KerasClass.accepted and .slots
+PROBE_VERSION = "3"  # 2: keras_ops, loaders, KerasClass.accepted and .slots; 3: h5_honours_compile_false
 
 TRACKED_DISTRIBUTIONS = ("tensorflow", "keras", "tf_keras", "h5py", "numpy", "protobuf")
 
@@ -81,6 +81,8 @@ class LoaderFacts(_Model):
     # Keras 2.12 "_layer_checkpoint_dependencies/conv2d/vars/0", 2.13+ and 3 "layers/conv2d/vars/0".
     keras_zip_weight_paths: list[str] = Field(default_factory=list)
     h5_safe_mode: bool | None = None  # load_model(.h5 with a Lambda, safe_mode=True) refuses; None: no safe_mode
+    # load_model(.h5 compiled with an unknown loss, compile=False) loads: False where the loader compiles anyway.
+    h5_honours_compile_false: bool | None = None
     savedmodel_plain: str | None = None  # load_model on a tf.saved_model.save(tf.Module) dir: "ok" or "Error: message"
 
 

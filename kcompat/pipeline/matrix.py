@@ -35,7 +35,7 @@ def verdict_row(artifact: Artifact, env: Any, name: str, config: RunConfig, rule
     findings, _ = run_rules(artifact, env, config, rules)
     view = tf_keras_view(env)
     tf_keras_findings = run_rules(artifact, view, config, rules)[0] if view is not None else None
-    cells = {p.loader: {"ok": p.ok, "codes": p.codes} for p in predict(artifact, findings, tf_keras_findings)}
+    cells = {p.loader: {"ok": p.ok, "codes": p.codes} for p in predict(artifact, findings, tf_keras_findings, env)}
     if not cells and any(f.severity.value == "error" for f in findings):
         # No loader applies (a checkpoint, a weights-only file, a broken copy): every loader fails.
         first = next(f.code for f in findings if f.severity.value == "error")

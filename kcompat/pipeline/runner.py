@@ -98,7 +98,7 @@ def check_one(item: Path | Artifact, config: RunConfig, env: Any, rules: list, t
             if skipped:
                 artifact.notes["skipped_rules"] = skipped
             tf_keras_findings = run_rules(artifact, tf_keras_env, config, rules)[0] if tf_keras_env else None
-            predictions = predict(artifact, findings, tf_keras_findings) if not env_missing(env) else []
+            predictions = predict(artifact, findings, tf_keras_findings, env) if not env_missing(env) else []
             meant = intended(artifact, config.load.loaders)
             if meant == ("tf_keras",) and tf_keras_findings is not None:
                 findings = tf_keras_findings  # judged only by tf_keras: its view of the environment speaks

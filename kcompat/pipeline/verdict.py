@@ -12,7 +12,8 @@ from typing import Any
 from pydantic import BaseModel
 
 from kcompat.catalog import Rule, load_catalog
-from kcompat.model import Artifact, Finding, Severity
+from kcompat.checks.loaders import compiles_anyway
+from kcompat.model import Artifact, Finding, Format, Severity
 
 LOADERS = ("keras", "keras-nocompile", "tf_keras", "tf_saved_model", "tfsmlayer")
 APPLICABLE = {
@@ -53,15 +54,18 @@ def breaks(finding: Finding, catalog: dict[str, Rule]) -> list[str]:
     return list(rule.breaks) if rule else []
 
 
-def predict(artifact: Artifact, findings: list[Finding], tf_keras_findings: list[Finding] | None) -> list[Prediction]:
+def predict(artifact: Artifact, findings: list[Finding], tf_keras_findings: list[Finding] | None,
+            env: Any = None) -> list[Prediction]:
     catalog = load_catalog()
+    # A target whose load_model compiles a .h5 regardless (KC213) meets the compile errors with compile=False too.
+    compiling = artifact.format is Format.hdf5_model and compiles_anyway(env)
     out = []
     for loader in APPLICABLE.get(artifact.format.value, ()):
         pool = tf_keras_findings if loader == "tf_keras" else findings
         if pool is None:
             continue
         # In the tf_keras view, what breaks "the Keras loader" breaks tf_keras.
-        wanted = {loader, "keras"} if loader == "tf_keras" else {loader}
+        wanted = {loader, "keras"} if loader == "tf_keras" or (loader == "keras-nocompile" and compiling) else {loader}
         # In the order a load meets them (the pool is sorted so): the first is what this loader raises.
         codes = list(dict.fromkeys(f.code for f in pool if wanted & set(breaks(f, catalog))))
         out.append(Prediction(loader=loader, ok=not codes, codes=codes))

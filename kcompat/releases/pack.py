@@ -107,3 +107,37 @@ def pack(records: Path, failed: dict[str, str], out: Path = DATA) -> list[Path]:
     (out / "index.json").write_text(json.dumps(index, indent=1) + "\n")
     written.append(out / "index.json")
     return written
+
+
+def unpack(records: Path, data: Path = DATA) -> list[str]:
+    """Write a record for each shipped release that ``records`` lacks, from the shipped files.
+
+    ``compact`` keeps every field it does not drop, so the record it gives back packs to the same
+    bytes: a rebuild of some releases can keep the others without their original records.
+    """
+    index = json.loads((data / "index.json").read_text(encoding="utf-8"))
+    with gzip.open(data / "base.json.gz", "rt", encoding="utf-8") as fh:
+        base = json.load(fh)
+    records.mkdir(parents=True, exist_ok=True)
+    written = []
+    for entry in index["releases"]:
+        path = records / f"{entry['name']}.json.gz"
+        if path.exists():
+            continue
+        packed = base
+        if entry["name"] != index["base"]:
+            with gzip.open(data / f"{entry['name']}.delta.json.gz", "rt", encoding="utf-8") as fh:
+                diff = json.load(fh)
+            rows = {f: [base["rows"][f][i] for i in diff["rows"][f]["keep"]] + diff["rows"][f]["add"] for f in ROW_FIELDS}
+            ops = {k: v for k, v in base["ops"].items() if k not in set(diff["ops"]["drop"])} | diff["ops"]["set"]
+            packed = {"fields": diff["fields"], "rows": rows, "ops": ops}
+        snapshot = dict(packed["fields"])
+        snapshot.update({f: [dict(zip(COLUMNS, row)) for row in packed["rows"][f]] for f in ROW_FIELDS})
+        snapshot["ops"] = packed["ops"]
+        snapshot["versions"] = entry["versions"]  # the probe's order, which the sorted gzip lost
+        record = {"release": entry["name"], "pins": entry["pins"], "group": entry["group"], "snapshot": snapshot}
+        with gzip.open(path, "wt", encoding="utf-8") as fh:
+            json.dump(record, fh)
+        written.append(entry["name"])
+    return written
+

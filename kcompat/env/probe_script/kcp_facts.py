@@ -125,6 +125,31 @@ def _h5_paths(path):
     return sorted(found)
 
 
+def kcompat_probe_loss(y_true, y_pred):
+    return (y_true - y_pred) ** 2
+
+
+def _h5_honours_compile_false(keras, load_model, tmp, errors, pkg):
+    """Whether load_model(.h5, compile=False) leaves the training config alone.
+
+    The .h5 is compiled with a loss no registry knows: a loader that compiles anyway (Keras 3.0-3.2's
+    load_model does not pass `compile` on to its HDF5 loader) cannot resolve it and raises.
+    """
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    path = os.path.join(tmp, "compiled.h5")
+    try:
+        model.compile(optimizer="sgd", loss=kcompat_probe_loss)
+        model.save(path)
+    except Exception as exc:
+        _err(errors, "%s compiled .h5 save" % pkg, exc)
+        return None
+    try:
+        load_model(path, compile=False)
+    except Exception:
+        return False
+    return True
+
+
 def loader_facts(pkg, major, tf, errors):
     """How ``<pkg>``'s load_model behaves, found by saving and loading tiny models made here."""
     facts = {
@@ -132,6 +157,7 @@ def loader_facts(pkg, major, tf, errors):
         "keras_ext_writes": None,
         "keras_zip_weight_paths": [],
         "h5_safe_mode": None,
+        "h5_honours_compile_false": None,
         "savedmodel_plain": None,
     }
     try:
@@ -176,6 +202,7 @@ def loader_facts(pkg, major, tf, errors):
                     facts["h5_safe_mode"] = "safe_mode" in str(exc) or "unsafe" in str(exc).lower()
             except Exception as exc:
                 _err(errors, "%s .h5 Lambda save" % pkg, exc)
+        facts["h5_honours_compile_false"] = _h5_honours_compile_false(keras, load_model, tmp, errors, pkg)
         if tf is not None:
             module = tf.Module()
             module.f = tf.function(lambda x: x + 1.0, input_signature=[tf.TensorSpec([None], tf.float32)])
