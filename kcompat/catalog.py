@@ -102,6 +102,7 @@ class Rule(BaseModel):
         return _resolve(self.fixer)
 
 
+@lru_cache(maxsize=None)
 def _resolve(target: str | None) -> Callable | None:
     if not target:
         return None

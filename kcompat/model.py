@@ -32,16 +32,17 @@ def _safe_key(key: Any) -> Any:
     return safe_text(key) if isinstance(key, str) else key
 
 
-def scrub(value: Any) -> Any:
+def scrub(value: Any, done: tuple = ()) -> Any:
     """Make every string in ``value`` safe, in place where it can (models, dicts, lists); returns it.
 
     Strings from a file or a file name enter the model here. The walk uses its own stack, so a
-    config nested thousands of levels deep cannot exhaust the recursion limit.
+    config nested thousands of levels deep cannot exhaust the recursion limit. ``done``: parts
+    already scrubbed, not walked again (an artifact's config can be most of a report).
     """
     if isinstance(value, str):
         return safe_text(value)
     stack = [value]
-    seen: set[int] = set()
+    seen: set[int] = {id(part) for part in done}
     while stack:
         item = stack.pop()
         if id(item) in seen:

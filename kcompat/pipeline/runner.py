@@ -109,7 +109,7 @@ def check_one(item: Path | Artifact, config: RunConfig, env: Any, rules: list, t
         return gave_up(raw, artifact, exc, env, config, rules)
     if config.load.enabled and artifact.format.value in LOADABLE:  # the guarded load has its own timeouts
         guarded_load(entry, predictions, config, env, path=raw if safe_text(raw) == artifact.path else None)
-    return scrub(entry)
+    return scrub(entry, done=(artifact,))  # the reader scrubbed the artifact
 
 
 def gave_up(raw: str, artifact: Artifact | None, exc: BaseException, env: Any, config: RunConfig,
