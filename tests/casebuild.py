@@ -152,9 +152,13 @@ def write_saved_model(path: Path, spec: dict[str, Any]) -> None:
     (path / "saved_model.pb").write_bytes(sm.SerializeToString())
     if spec.get("keras_metadata"):
         meta = protos.SavedMetadata()
-        node = meta.nodes.add(node_id=0, node_path="root", identifier="_tf_keras_sequential")
-        node.metadata = json.dumps({"class_name": "Sequential", "keras_version": "2.15.0", "backend": "tensorflow",
-                                    "config": {"name": "s", "layers": []}})
+        root = {"class_name": "Sequential", "keras_version": "2.15.0", "backend": "tensorflow",
+                "config": {"name": "s", "layers": []}}
+        if isinstance(spec["keras_metadata"], dict):  # the root object's metadata: class_name, config, ...
+            root.update(spec["keras_metadata"])
+        identifier = "_tf_keras_sequential" if root["class_name"] == "Sequential" else "_tf_keras_network"
+        node = meta.nodes.add(node_id=0, node_path="root", identifier=identifier)
+        node.metadata = json.dumps(root)
         (path / "keras_metadata.pb").write_bytes(meta.SerializeToString())
     if spec.get("variables_dir", True):
         (path / "variables").mkdir()
@@ -172,6 +176,8 @@ def build(spec: dict[str, Any], folder: Path) -> Path:
     path = folder / spec.get("name", "artifact")
     if kind == "missing":
         return path
+    if kind == "url":  # a remote source, given to kcompat as the URL itself
+        return spec["url"]
     if kind == "bytes":
         data = bytes.fromhex(spec["hex"]) if "hex" in spec else spec.get("text", "").encode()
         path.write_bytes(data + b"\0" * spec.get("pad", 0))

@@ -79,12 +79,25 @@ def _policy_unknown(env: Environment, value) -> str | None:
     return None
 
 
+def _strict_layers(artifact: Artifact) -> list:
+    """The layers a load rebuilds from their configs, where a rejected key raises.
+
+    From a SavedModel, Keras 2 revives a layer whose config it cannot use from the saved functions
+    instead; only a Sequential's leading InputLayer is rebuilt with InputLayer.from_config, unguarded.
+    """
+    if artifact.format is not Format.saved_model:
+        return artifact.layers
+    first = artifact.layers[:1]
+    return first if artifact.model_class == "Sequential" and first and first[0].class_name == "InputLayer" else []
+
+
 def layer_arg_unrecognized(artifact: Artifact, env: Environment) -> Iterator[Hit]:
-    if artifact.format is Format.saved_model or artifact.keras_major == 1 or (artifact.backend or "") in ("theano", "cntk"):
-        return
-    label = R.keras_label(env)
     major = R.keras_major(env)
-    for layer in artifact.layers:
+    if (artifact.format is Format.saved_model and major != 2) or artifact.keras_major == 1 \
+            or (artifact.backend or "") in ("theano", "cntk"):
+        return  # Keras 3's load_model does not read SavedModels at all (KC204)
+    label = R.keras_label(env)
+    for layer in _strict_layers(artifact):
         cls = R.find(env, layer.class_name, {"layer"})
         if cls is None:
             continue  # unknown classes are KC301's
