@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import posixpath
 import zipfile
+from collections import Counter
 from pathlib import Path
 
 from kcompat.artifacts import h5meta
@@ -78,8 +79,9 @@ def read_keras_zip(artifact: Artifact, path: Path) -> None:
                 artifact.problems.append(Problem(
                     kind="zip-oversized-member", member=info.filename,
                     detail=f"{info.filename} inflates to {info.file_size} bytes from {info.compress_size} (ratio {ratio:.0f})"))
-        names = set(artifact.members)
-        for name in sorted(n for n in names if artifact.members.count(n) > 1):
+        counts = Counter(artifact.members)  # list.count per name made a 20,000-member zip take 16 s
+        names = set(counts)
+        for name in sorted(n for n, count in counts.items() if count > 1):
             artifact.problems.append(Problem(kind="zip-duplicate-member", member=name,
                                              detail=f"{artifact.members.count(name)} members are named {name}"))
         present = set(names)
