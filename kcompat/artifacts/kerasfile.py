@@ -83,7 +83,7 @@ def read_keras_zip(artifact: Artifact, path: Path) -> None:
         names = set(counts)
         for name in sorted(n for n, count in counts.items() if count > 1):
             artifact.problems.append(Problem(kind="zip-duplicate-member", member=name,
-                                             detail=f"{artifact.members.count(name)} members are named {name}"))
+                                             detail=f"{counts[name]} members are named {name}"))
         present = set(names)
         if "model.weights.npz" in names:  # Keras 3 also writes its weights as an .npz store
             present.add("model.weights.h5")
