@@ -9,8 +9,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 # 1.1: Report.matrix and Report.targets (kcompat matrix, check --target). 1.2: ArtifactReport.fixes (kcompat
-# fix) and .intended, Finding.locations (one finding per cause), Report.skipped. Additions only.
-SCHEMA_VERSION = "1.2"
+# fix) and .intended, Finding.locations (one finding per cause), Report.skipped. 1.3: Artifact.source (a remote
+# artifact's URL, object size, bytes fetched, ETag and mtime) and Format "unreachable". Additions only.
+SCHEMA_VERSION = "1.3"
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -119,6 +120,7 @@ class Format(str, Enum):
     missing = "missing"
     unreadable = "unreadable"  # no read permission, or not a regular file (a FIFO, socket or device)
     unchecked = "unchecked"  # kcompat gave up on it (a timeout, or a reader crash): KC117 says why
+    unreachable = "unreachable"  # a remote source failed (credentials, 403, connection, timeout): KC123 says why
 
 
 class Problem(_Model):
@@ -127,6 +129,10 @@ class Problem(_Model):
     kind: str
     detail: str
     member: str | None = None
+
+
+# The location prefix of an object read from a SavedModel's keras_metadata.pb node other than the root.
+KERAS_METADATA_NODE = "keras_metadata.pb:"
 
 
 class ObjectRef(_Model):
@@ -204,10 +210,23 @@ class SavedModelFacts(_Model):
     has_variables_dir: bool = False
 
 
+class SourceFacts(_Model):
+    """Where a remote artifact was read from, and what reading it cost (schema 1.3)."""
+
+    url: str
+    object_size: int = 0  # the object, or every object under the prefix, in bytes
+    bytes_fetched: int = 0  # over the wire, for this artifact
+    requests: int = 0
+    etag: str | None = None
+    mtime: float | None = None
+    downloaded: bool = False  # fetched whole: only for the guarded load or the h5py fallback
+
+
 class Artifact(_Model):
     path: str
     format: Format
     size_bytes: int = 0
+    source: SourceFacts | None = None  # set for a remote artifact (s3://, https://, models:/ ...)
     members: list[str] = Field(default_factory=list)  # zip members or directory files
     keras_version: str | None = None
     tensorflow_version: str | None = None

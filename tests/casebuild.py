@@ -159,6 +159,9 @@ def write_saved_model(path: Path, spec: dict[str, Any]) -> None:
         identifier = "_tf_keras_sequential" if root["class_name"] == "Sequential" else "_tf_keras_network"
         node = meta.nodes.add(node_id=0, node_path="root", identifier=identifier)
         node.metadata = json.dumps(root)
+        for i, class_name in enumerate(spec.get("metrics", [])):  # compiled metrics, as Keras 2 writes them
+            metric = meta.nodes.add(node_id=i + 1, node_path=f"root.keras_api.metrics.{i}", identifier="_tf_keras_metric")
+            metric.metadata = json.dumps({"class_name": class_name, "name": f"m{i}", "dtype": "float32", "config": {}})
         (path / "keras_metadata.pb").write_bytes(meta.SerializeToString())
     if spec.get("variables_dir", True):
         (path / "variables").mkdir()

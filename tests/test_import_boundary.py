@@ -11,6 +11,9 @@ from pathlib import Path
 from tests.helpers import ROOT
 
 FORBIDDEN = ("tensorflow", "keras", "tf_keras")
+# Remote sources and fleet runs: imported only when a URL or --dask is given, never on the static path.
+EXTRAS = ("fsspec", "s3fs", "gcsfs", "adlfs", "aiohttp", "botocore", "aiobotocore", "mlflow", "dask", "distributed")
+EXTRAS_ALLOWED = ("kcompat/sources/", "kcompat/api/")
 ALLOWED = ("kcompat/env/probe_script/",)  # the probe folder: runs only as a subprocess of the target interpreter
 
 
@@ -39,6 +42,17 @@ def test_only_the_load_package_and_probe_script_name_tensorflow():
     assert not offenders, f"TensorFlow/Keras imported outside kcompat/load and the probe: {offenders}"
 
 
+def test_only_sources_and_api_name_the_remote_extras():
+    offenders = {}
+    for path in sorted((ROOT / "kcompat").rglob("*.py")):
+        rel = path.relative_to(ROOT).as_posix()
+        bad = imported_modules(path) & set(EXTRAS)
+        if bad and not rel.startswith(EXTRAS_ALLOWED):
+            offenders[rel] = sorted(bad)
+    assert not offenders, f"fsspec/mlflow/dask imported outside kcompat/sources and kcompat/api: {offenders}"
+    assert imported_modules(ROOT / "kcompat" / "sources" / "remote.py") & set(EXTRAS), "the scanner sees an extra"
+
+
 def test_the_boundary_test_sees_an_import():
     """Guard against a scanner that never finds anything."""
     sample = ROOT / "kcompat" / "env" / "probe_script" / "__main__.py"
@@ -52,7 +66,7 @@ def test_check_on_every_fixture_leaves_tensorflow_unimported(tmp_path):
         "import json, sys\n"
         "from kcompat.cli import main\n"
         f"code = main(['check', *{targets!r}, '--no-report', '-q'])\n"
-        f"print(json.dumps({{'code': code, 'leaked': [m for m in {FORBIDDEN!r} if m in sys.modules]}}))\n"
+        f"print(json.dumps({{'code': code, 'leaked': [m for m in {FORBIDDEN + EXTRAS!r} if m in sys.modules]}}))\n"
     )
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path,
                           env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}, timeout=600)

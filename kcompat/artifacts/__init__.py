@@ -10,7 +10,8 @@ from pathlib import Path
 from kcompat.artifacts.detect import detect, discover, special_kind
 from kcompat.artifacts.kerasfile import load_json, read_keras_dir, read_keras_zip
 from kcompat.artifacts.keras_config import apply_model_config
-from kcompat.model import Artifact, Format, Problem, scrub
+from kcompat.model import Artifact, Format, Problem, SourceFacts, scrub
+from kcompat.sources import RemoteError, is_local
 
 __all__ = ["detect", "discover", "read_artifact"]
 
@@ -43,12 +44,14 @@ def read_hdf5_file(artifact: Artifact, path: Path) -> None:
 
     scratch = artifact.model_copy(deep=True)
     try:
-        with open(path, "rb") as f:
+        with path.open("rb") as f:
             read_hdf5(scratch, h5meta.open_hdf5(f))
+    except RemoteError:
+        raise
     except Exception as exc:  # noqa: BLE001 - Unsupported, or a damaged file: h5py decides
         from kcompat.artifacts.h5isolate import read_isolated
 
-        read_isolated("hdf5", artifact, exc)
+        read_isolated("hdf5", artifact, exc, source=path)
     else:
         artifact.take(scratch)
 
@@ -97,7 +100,26 @@ def reader_error(exc: Exception) -> Problem:
 
 
 def read_artifact(path: Path) -> Artifact:
-    """Never raises for bad input: what cannot be read becomes a Problem on the Artifact."""
+    """Never raises for bad input: what cannot be read becomes a Problem on the Artifact.
+
+    ``path`` is a ``pathlib.Path`` or a ``kcompat.sources`` remote path; a remote failure (no
+    credentials, 403, connection, timeout) makes the artifact ``unreachable``, with cause and fix.
+    """
+    try:
+        artifact = read_any(path)
+    except RemoteError as exc:
+        artifact = Artifact(path=str(path), format=Format.unreachable,
+                            problems=[Problem(kind="remote-error", detail=exc.cause)], notes={"remote_fix": exc.fix})
+    if not is_local(path):
+        try:
+            artifact.source = SourceFacts(**path.facts())
+        except RemoteError as exc:  # the listing failed after the reads worked: keep what was read
+            artifact.source = SourceFacts(url=str(path), bytes_fetched=path.meter.bytes, requests=path.meter.requests)
+            artifact.notes["source_error"] = exc.cause
+    return scrub(artifact)
+
+
+def read_any(path: Path) -> Artifact:
     fmt = detect(path)
     artifact = Artifact(path=str(path), format=fmt)
     special = special_kind(path)
@@ -113,13 +135,15 @@ def read_artifact(path: Path) -> Artifact:
     except PermissionError as exc:
         artifact.format = Format.unreadable
         artifact.problems.append(Problem(kind="unreadable", detail=str(exc)))
+    except RemoteError:
+        raise
     except Exception as exc:  # a reader bug must not end the run; it is reported as a finding
         artifact.problems.append(reader_error(exc))
-    if fmt is Format.unreadable or (path.exists() and not os.access(path, os.R_OK)):
+    if fmt is Format.unreadable or (is_local(path) and path.exists() and not os.access(path, os.R_OK)):
         artifact.format = Format.unreadable
     if artifact.keras_version:
         major = artifact.keras_version.split(".")[0]
         artifact.keras_major = int(major) if major.isdigit() else None
     if not artifact.tensorflow_version and artifact.saved_model:
         artifact.tensorflow_version = artifact.saved_model.tensorflow_version
-    return scrub(artifact)  # names and config strings enter the model here, made safe for every output
+    return artifact  # read_artifact scrubs: names and config strings enter the model there, made safe for every output

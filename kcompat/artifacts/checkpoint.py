@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import posixpath
 import re
 from pathlib import Path
 
 from kcompat.artifacts.detect import checkpoint_prefix
 from kcompat.artifacts.tfindex import BundleIndexError, read_index
 from kcompat.model import Artifact, Problem, Weight
+from kcompat.sources import is_local
 
 SLOT_MARKER = "/.OPTIMIZER_SLOT/"
 
@@ -20,10 +22,15 @@ class OutsideFolder(ValueError):
 def inside(folder: Path, named: Path) -> Path:
     """``named`` if it lies in ``folder``; else the same name in ``folder`` (a checkpoint folder that was
     moved keeps its old absolute paths), if that exists."""
-    target = named if named.is_absolute() else folder / named
+    if not is_local(folder):  # in a bucket a folder is a prefix with no links: the same test on names alone
+        inner = posixpath.normpath(str(named))
+        if not named.is_absolute() and inner != ".." and not inner.startswith("../"):
+            return folder / inner
+    else:
+        target = named if named.is_absolute() else folder / named
     try:
-        root = os.path.realpath(folder)
-        if os.path.commonpath([root, os.path.realpath(target)]) == root:
+        root = os.path.realpath(folder) if is_local(folder) else ""
+        if is_local(folder) and os.path.commonpath([root, os.path.realpath(target)]) == root:
             return target
     except ValueError as exc:  # a NUL byte in the name
         raise OutsideFolder(f"the checkpoint file names {str(named)!r}, not a valid path: {exc}") from None

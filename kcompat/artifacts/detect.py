@@ -9,6 +9,7 @@ import zipfile
 from pathlib import Path
 
 from kcompat.model import Format
+from kcompat.sources import is_local, walk
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 LFS_PREFIX = b"version https://git-lfs.github.com/spec/v1"
@@ -27,6 +28,8 @@ def hdf5_offset(head: bytes, path: Path, size: int) -> int | None:
         return 0
     offset = 512
     with path.open("rb") as fh:
+        if hasattr(fh, "prefetch"):  # a remote file: every probe in one round trip
+            fh.prefetch([(512 << i, (512 << i) + 8) for i in range(22) if (512 << i) + 8 <= size], exact=True)
         while offset + 8 <= size and offset <= 1 << 30:
             fh.seek(offset)
             if fh.read(8) == HDF5_SIGNATURE:
@@ -64,6 +67,8 @@ SPECIAL_KINDS = ((stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISSOCK, "a sock
 def special_kind(path: Path) -> str | None:
     """What a path is when it is not a regular file or folder, from stat alone: opening a FIFO
     blocks until a writer comes, and reading a device may never end."""
+    if not is_local(path):  # an object in a bucket is a regular object
+        return None
     try:
         mode = os.stat(path).st_mode
     except OSError:
@@ -90,6 +95,8 @@ def detect(path: Path) -> Format:
     try:
         size = path.stat().st_size
         with path.open("rb") as fh:
+            if hasattr(fh, "prefetch"):  # a remote file: its head and tail in one round trip
+                fh.prefetch([(0, 1024), (size - 8, size)])
             head = fh.read(1024)
             tail = b""
             if size >= 48:
@@ -120,7 +127,7 @@ def detect(path: Path) -> Format:
 
 def zip_format(path: Path) -> Format:
     try:
-        with zipfile.ZipFile(path) as zf:
+        with path.open("rb") as fh, zipfile.ZipFile(fh) as zf:
             names = set(zf.namelist())
     except (zipfile.BadZipFile, OSError, ValueError):
         return Format.keras_zip if path.suffix == ".keras" else Format.zip_other
@@ -205,7 +212,7 @@ def graph_format(head: bytes, path: Path) -> Format:
 
 def skip_reason(path: Path, name: str) -> str | None:
     """Why an entry of a walked folder is not looked at, from lstat alone; None to look at it."""
-    if os.path.islink(path):
+    if is_local(path) and os.path.islink(path):
         return "symbolic link, not followed"
     if name.startswith("."):
         return "hidden folder, not searched" if path.is_dir() else "hidden file"
@@ -223,8 +230,7 @@ def discover(root: Path, skipped: list[tuple[Path, str]] | None = None) -> list[
     if not root.is_dir() or detect(root) is not Format.unknown:
         return [root]
     found: list[Path] = []
-    for dirpath, dirnames, filenames in os.walk(root):
-        here = Path(dirpath)
+    for here, dirnames, filenames in walk(root):
         if not dirnames and not filenames and here != root:
             skipped.append((here, "empty folder"))
         dirnames.sort()

@@ -58,13 +58,14 @@ def array_facts(name: str, head: bytes) -> dict:
 def read_numpy(artifact: Artifact, path: Path) -> None:
     arrays = []
     try:
-        if zipfile.is_zipfile(path):
-            with zipfile.ZipFile(path) as zf:
-                for info in zf.infolist()[:MAX_NPZ_MEMBERS]:
-                    with zf.open(info) as member:
-                        arrays.append(array_facts(info.filename, member.read(MAX_NPY_HEADER + 12)))
-        else:
-            with path.open("rb") as fh:
+        with path.open("rb") as fh:
+            if zipfile.is_zipfile(fh):
+                with zipfile.ZipFile(fh) as zf:
+                    for info in zf.infolist()[:MAX_NPZ_MEMBERS]:
+                        with zf.open(info) as member:
+                            arrays.append(array_facts(info.filename, member.read(MAX_NPY_HEADER + 12)))
+            else:
+                fh.seek(0)
                 arrays.append(array_facts(path.name, fh.read(MAX_NPY_HEADER + 12)))
     except (ValueError, SyntaxError, zipfile.BadZipFile, struct.error) as exc:
         artifact.problems.append(Problem(kind="reader-error", detail=f"unreadable NumPy header: {exc}"[:300]))

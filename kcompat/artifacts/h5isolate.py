@@ -19,18 +19,47 @@ import sys
 import tempfile
 import threading
 import time
+from typing import Any
 
 from kcompat.model import Artifact, Problem
+from kcompat.sources import is_local
 
 TIMEOUT_S = 20  # a metadata read takes well under a second; libhdf5 can loop on a damaged file. Below the
 # 30 s artifact budget, so such a file gets the precise KC102 "h5py did not finish" rather than KC117.
 
 
-def read_isolated(kind: str, artifact: Artifact, cause: Exception) -> None:
+def read_isolated(kind: str, artifact: Artifact, cause: Exception, source: Any = None) -> None:
     """Fill ``artifact`` as the in-process h5py reader would (``kind``: hdf5 or keras-weights),
-    noting the ``cause`` that sent it here: why the fast reader gave the file up."""
-    read_in_child(kind, artifact)
+    noting the ``cause`` that sent it here: why the fast reader gave the file up.
+
+    ``source`` is the file read; a remote one is downloaded first, since libhdf5 reads local files.
+    """
+    if source is not None and not is_local(source):
+        read_downloaded(kind, artifact, source)
+    else:
+        read_in_child(kind, artifact)
     artifact.notes["hdf5_reader"] = f"h5py ({type(cause).__name__}: {cause})"[:300]
+
+
+def read_downloaded(kind: str, artifact: Artifact, source: Any) -> None:
+    """The h5py read of a remote file, from a whole copy in a private temporary folder."""
+    import shutil
+
+    from kcompat.sources.remote import private_folder
+
+    folder = private_folder()
+    url = artifact.path
+    try:
+        if source.name == "model.weights.h5" and kind == "keras-weights" and source.parent.is_dir():
+            (folder / source.parent.name).mkdir()
+            source.download(folder / source.parent.name)  # a .keras directory: only its weights file
+            artifact.path = str(folder / source.parent.name)
+        else:
+            artifact.path = str(source.download(folder))
+        read_in_child(kind, artifact)
+    finally:
+        artifact.path = url
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def read_in_child(kind: str, artifact: Artifact) -> None:

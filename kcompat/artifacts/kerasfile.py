@@ -13,6 +13,7 @@ from kcompat.artifacts.h5isolate import read_isolated
 from kcompat.artifacts.hdf5 import fill_weights
 from kcompat.artifacts.keras_config import apply_model_config
 from kcompat.model import Artifact, Problem
+from kcompat.sources import RemoteError
 
 MAX_JSON_MEMBER = 64 * 1024 * 1024
 MAX_MEMBER_RATIO = 1000  # inflated / compressed, above which a member is treated as a zip bomb
@@ -50,23 +51,29 @@ def apply_members(artifact: Artifact, config: dict | None, metadata: dict | None
 def read_weights(artifact: Artifact, path: Path, info: zipfile.ZipInfo | None = None) -> None:
     """The weights inventory of model.weights.h5: a file, or a stored (uncompressed) zip member."""
     try:
-        with open(path, "rb") as f:
+        with path.open("rb") as f:
             if info is None:
                 fill_weights(artifact, h5meta.open_hdf5(f))
             else:
                 fill_weights(artifact, h5meta.open_hdf5(f, h5meta.member_offset(f, info.header_offset), info.file_size))
+    except RemoteError:
+        raise
     except Exception as exc:  # noqa: BLE001 - Unsupported, or damaged: h5py decides, in a child process
         artifact.weights, artifact.optimizer_weight_count = [], None
-        read_isolated("keras-weights", artifact, exc)
+        read_isolated("keras-weights", artifact, exc, source=path)
 
 
 def read_keras_zip(artifact: Artifact, path: Path) -> None:
+    fh = None
     try:
-        zf = zipfile.ZipFile(path)
+        fh = path.open("rb")
+        zf = zipfile.ZipFile(fh)
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        if fh is not None:
+            fh.close()
         artifact.problems.append(Problem(kind="zip-corrupt", detail=f"not a readable zip archive: {exc}"))
         return
-    with zf:
+    with fh, zf:
         infos = zf.infolist()
         artifact.members = [i.filename for i in infos]
         for info in infos:

@@ -18,6 +18,7 @@ from kcompat.pipeline.engine import env_missing, run_rules, selected_rules, sort
 from kcompat.model import Artifact, ArtifactReport, Format, Problem, Report, Skipped, safe_text, scrub
 from kcompat.pipeline.intent import apply_intent, intended
 from kcompat.pipeline.verdict import predict, tf_keras_view
+from kcompat.sources import RemoteError, as_path, downloaded, is_local
 
 LOADABLE = {"hdf5-model", "hdf5-weights", "hdf5-weights-v3", "keras-zip", "keras-dir", "saved-model",
             "tf-checkpoint", "json-config"}
@@ -26,14 +27,23 @@ LOADABLE = {"hdf5-model", "hdf5-weights", "hdf5-weights-v3", "keras-zip", "keras
 def expand(path: Path, skipped: list[tuple[Path, str]] | None = None) -> list[Path | Artifact]:
     """The artifacts a command-line path stands for; a directory with none gets a placeholder.
 
-    What a directory holds besides artifacts is appended to ``skipped`` with the reason.
+    What a directory holds besides artifacts is appended to ``skipped`` with the reason. ``path``
+    may be a remote path (``kcompat.sources``); if its source cannot be reached, its placeholder
+    says why.
     """
+    try:
+        return expand_path(path, skipped)
+    except RemoteError:
+        return [path]  # read_artifact meets the same failure and makes it the artifact's finding
+
+
+def expand_path(path: Path, skipped: list[tuple[Path, str]] | None = None) -> list[Path | Artifact]:
     if path.is_dir():
         found = discover(path, skipped)
         if not found:
             return [Artifact(path=str(path), format=Format.unknown, problems=[
                 Problem(kind="no-artifact", detail=f"no model artifact found under {path}")])]
-        return list(found)
+        return [p if is_local(p) else p.fresh() for p in found]  # each remote artifact meters its own reads
     if not path.exists() and checkpoint_prefix(path) is None:
         return [Artifact(path=str(path), format=Format.missing)]
     return [path]
@@ -44,6 +54,16 @@ def guarded_load(entry: ArtifactReport, predictions, config: RunConfig, env: Any
     from kcompat.pipeline.loadcheck import alternative_loaders, disagreements, load_findings
 
     artifact = entry.artifact
+    if path is not None and artifact.source is not None:  # the load needs the whole object: only now, privately
+        remote = as_path(path)
+        try:
+            with downloaded(remote) as local:
+                guarded_load(entry, predictions, config, env, path=str(local))
+        finally:
+            artifact.source.downloaded = True
+            artifact.source.bytes_fetched += remote.meter.bytes
+            artifact.source.requests += remote.meter.requests
+        return
     matrix = run_matrix(path or artifact.path, artifact.format.value, python=config.python,
                         loaders=config.load.loaders, strategies=config.load.strategies, unsafe=config.load.unsafe,
                         timeout_s=config.load.timeout_s, memory_mb=config.load.memory_mb,
@@ -69,7 +89,7 @@ def check_paths(paths: list[str], config: RunConfig, env: Any = None, env_info: 
     items: list[Path | Artifact] = []
     for raw in paths:
         skipped: list[tuple[Path, str]] = []
-        items += expand(Path(raw), skipped)
+        items += expand(as_path(raw), skipped)
         report.skipped += [Skipped(path=safe_text(str(path)), reason=reason) for path, reason in skipped]
     jobs = getattr(config, "jobs", None) or (1 if config.load.enabled else default_jobs())  # loads run their own processes
     for entry in check_all(items, jobs, check_one, config, env, rules, tf_keras_env, progress):
