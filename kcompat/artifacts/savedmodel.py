@@ -10,7 +10,7 @@ from google.protobuf.message import DecodeError
 from kcompat.artifacts import protos
 from kcompat.artifacts.checkpoint import read_bundle
 from kcompat.artifacts.keras_config import apply_model_config, collect_objects, training_config
-from kcompat.model import Artifact, Problem, SavedModelFacts, Signature, TensorSpec
+from kcompat.model import KERAS_METADATA_NODE, Artifact, Problem, SavedModelFacts, Signature, TensorSpec
 
 MAX_PB_BYTES = 2 * 1024**3  # protobuf's own message size limit
 VARIABLE_OPS = {"VariableV2", "Variable", "VarHandleOp", "VariableV1"}
@@ -117,6 +117,9 @@ def parse_member(artifact: Artifact, file: Path, message):
     return message
 
 
+METRIC = "_tf_keras_metric"
+
+
 def read_keras_metadata(artifact: Artifact, file: Path) -> None:
     facts = artifact.saved_model
     facts.has_keras_metadata = file.is_file()
@@ -125,6 +128,12 @@ def read_keras_metadata(artifact: Artifact, file: Path) -> None:
         return
     facts.keras_metadata_identifiers = sorted({n.identifier for n in message.nodes if n.identifier})
     for node in message.nodes:
+        if node.identifier == METRIC and node.metadata:  # what compile=True revives from the metadata's config
+            try:
+                collect_objects(json.loads(node.metadata), f"{KERAS_METADATA_NODE}{node.node_path}", artifact.objects)
+            except ValueError:
+                pass
+            continue
         if node.node_path != "root" or not node.metadata:
             continue
         try:

@@ -7,11 +7,13 @@ from collections.abc import Iterator
 from kcompat.checks import _resolve as R
 from kcompat.checks.base import Hit
 from kcompat.env.model import Environment
-from kcompat.model import Artifact, Format, ObjectRef
+from kcompat.model import KERAS_METADATA_NODE, Artifact, Format, ObjectRef
 
-# SavedModels revive without custom classes (tf_keras) or are not read by load_model at all (Keras 3,
-# KC204); legacy-backend files are KC501's.
-SKIP_FORMATS = (Format.saved_model,)
+# Keras 2 revives a SavedModel's layers without their classes, but with compile=True it rebuilds the
+# metric objects of keras_metadata.pb from their configs ("Unable to restore custom object of class
+# 'MyMetric' (type _tf_keras_metric)"); Keras 3's load_model does not read SavedModels (KC204).
+# Legacy-backend files are KC501's.
+METRICS_ONLY = (Format.saved_model,)
 
 
 def unresolved_objects(artifact: Artifact, env: Environment) -> list[ObjectRef]:
@@ -40,12 +42,18 @@ def _snippet(refs: list[ObjectRef]) -> str:
 
 
 def custom_object_unresolved(artifact: Artifact, env: Environment) -> Iterator[Hit]:
-    if artifact.format in SKIP_FORMATS or artifact.keras_major == 1 or (artifact.backend or "") in ("theano", "cntk"):
+    if artifact.keras_major == 1 or (artifact.backend or "") in ("theano", "cntk"):
         return
     refs = unresolved_objects(artifact, env)
+    breaks = None
+    if artifact.format in METRICS_ONLY:
+        if R.keras_major(env) != 2:
+            return
+        refs = [r for r in refs if r.location.startswith(KERAS_METADATA_NODE)]
+        breaks = ["keras"]  # compile=True only: compile=False leaves the metrics alone
     if not refs:
         return
-    fix = _snippet(refs)
+    fix = _snippet(refs) + ("; or load it with compile=False and compile it in code" if breaks else "")
     names = ", ".join(dict.fromkeys(R.lookup_key(r) for r in refs))
     hidden = ""
     if artifact.format in (Format.keras_zip, Format.keras_dir) and R.keras_major(env) == 3:
@@ -60,7 +68,8 @@ def custom_object_unresolved(artifact: Artifact, env: Environment) -> Iterator[H
                   f"{names}{hidden}",
                   location=where, fix=fix,
                   evidence={"name": R.lookup_key(ref), "module": ref.module, "config_location": ref.location,
-                            "all_unresolved": list(dict.fromkeys(R.lookup_key(r) for r in refs))},
+                            "all_unresolved": list(dict.fromkeys(R.lookup_key(r) for r in refs)),
+                            **({"breaks": breaks} if breaks else {})},
                   key=f"{ref.location}:{R.lookup_key(ref)}",
                   group="unresolved",
                   group_message=f"{{n}} objects ({{locations}}) cannot be resolved by {R.keras_label(env)} (not "
