@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
+import time
 from pathlib import Path
 
 from kcompat.artifacts import discover
 from kcompat.cli import main
+from kcompat.model import Artifact, ArtifactReport, Format
+from kcompat.pipeline.parallel import check_all
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMINGS = {"duration_s", "started_at", "load_wall_s", "wall_s"}
@@ -37,3 +41,33 @@ def test_the_order_is_the_order_of_the_paths_whatever_finishes_first(tmp_path):
     out = tmp_path / "r.json"
     main(["check", *paths, "--no-env", "-q", "--jobs", "3", "--json", str(out)])
     assert [a["artifact"]["path"] for a in json.loads(out.read_text())["artifacts"]] == paths
+
+
+def _report(path: str) -> ArtifactReport:
+    return ArtifactReport(artifact=Artifact(path=path, format=Format.unknown, notes={"pid": os.getpid()}))
+
+
+def test_the_parent_and_the_workers_share_the_chunks():
+    def check(item, config, env, rules, tf_keras_env, progress=None):
+        time.sleep(0.01)  # long enough for every process to get chunks
+        return _report(item)
+
+    items = [f"artifact/{i}" for i in range(120)]
+    reports = check_all(items, 3, check, None, None, [], None)
+    assert [r.artifact.path for r in reports] == items
+    pids = {r.artifact.notes["pid"] for r in reports}
+    assert os.getpid() in pids and len(pids) == 3
+
+
+def test_artifacts_of_a_worker_that_died_are_checked_by_the_parent():
+    parent = os.getpid()
+
+    def check(item, config, env, rules, tf_keras_env, progress=None):
+        if os.getpid() != parent:
+            os._exit(70)  # as if killed mid-chunk
+        return _report(item)
+
+    items = [f"artifact/{i}" for i in range(60)]
+    reports = check_all(items, 2, check, None, None, [], None)
+    assert [r.artifact.path for r in reports] == items
+    assert {r.artifact.notes["pid"] for r in reports} == {parent}
