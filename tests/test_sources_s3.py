@@ -74,7 +74,7 @@ def test_a_1gb_model_is_checked_by_fetching_under_2mb(s3, kind, tmp_path):
     backend.put_object("big", local.name, local.read_bytes())
     recorded(endpoint, start=True)
     try:
-        remote = check_paths([f"s3://big/{local.name}"], RunConfig(jobs=1))
+        remote = check_paths([f"s3://big/{local.name}"], RunConfig(jobs=1, artifact_timeout=0))  # moto is slow, not us
     finally:
         recorded(endpoint, start=False)
     served, requests = ranged_bytes(tmp / "requests.jsonl", f"/big/{local.name}", size)

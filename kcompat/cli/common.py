@@ -41,6 +41,8 @@ def add_check_parser(sub) -> None:
     p.add_argument("--timeout", type=float, metavar="S", help="per-attempt guarded-load timeout in seconds (default 120)")
     p.add_argument("--artifact-timeout", type=float, metavar="S",
                    help="give up reading and checking one artifact after S seconds, with a KC117 finding (default 30; 0: never)")
+    p.add_argument("--remote-timeout", type=float, metavar="S",
+                   help="for s3://, gs://, az://, http(s):// and models:/ paths: seconds to wait to connect or for a read (default 20)")
     p.add_argument("--jobs", type=int, metavar="N",
                    help="check N artifacts at once in parallel processes; the report order stays the paths' (default: one per core; 1 with --load)")
     p.add_argument("--memory-mb", type=int, metavar="MB", help="per-attempt resident memory cap (default 4096)")

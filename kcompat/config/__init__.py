@@ -40,6 +40,7 @@ class RunConfig(BaseModel):
     outputs: list[str] = Field(default_factory=list)
     jobs: int | None = Field(None, ge=1)  # processes checking artifacts at once; None: one per core (1 with --load)
     artifact_timeout: float = Field(30, alias="artifact-timeout", ge=0)  # seconds per artifact; 0: no budget
+    remote_timeout: float = Field(20, alias="remote-timeout", gt=0)  # seconds to connect or read, per request
 
     @field_validator("target", mode="before")
     @classmethod

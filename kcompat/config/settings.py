@@ -220,6 +220,8 @@ def resolve(args: argparse.Namespace, cwd: Path | None = None) -> Resolved:
         config.jobs, sources["jobs"] = args.jobs, COMMAND_LINE
     if getattr(args, "artifact_timeout", None) is not None:  # 0 is a value: no budget
         config.artifact_timeout, sources["artifact_timeout"] = args.artifact_timeout, COMMAND_LINE
+    if getattr(args, "remote_timeout", None):
+        config.remote_timeout, sources["remote_timeout"] = args.remote_timeout, COMMAND_LINE
     for key in ("python", "profile"):
         if getattr(args, key, None):
             setattr(config, key, getattr(args, key))

@@ -18,7 +18,7 @@ from kcompat.pipeline.engine import env_missing, run_rules, selected_rules, sort
 from kcompat.model import Artifact, ArtifactReport, Format, Problem, Report, Skipped, safe_text, scrub
 from kcompat.pipeline.intent import apply_intent, intended
 from kcompat.pipeline.verdict import predict, tf_keras_view
-from kcompat.sources import RemoteError, as_path, downloaded, is_local
+from kcompat.sources import RemoteError, as_path, configure, downloaded, is_local
 
 LOADABLE = {"hdf5-model", "hdf5-weights", "hdf5-weights-v3", "keras-zip", "keras-dir", "saved-model",
             "tf-checkpoint", "json-config"}
@@ -85,6 +85,7 @@ def check_paths(paths: list[str], config: RunConfig, env: Any = None, env_info: 
     for rule in rules:  # import the check modules now: an import is not the first artifact's to pay for
         rule.function()
     tf_keras_env = tf_keras_view(env)
+    configure(timeout=config.remote_timeout)
     seen: set[str] = set()
     items: list[Path | Artifact] = []
     for raw in paths:

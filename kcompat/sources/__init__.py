@@ -62,6 +62,14 @@ def as_path(text: str | os.PathLike) -> Any:
     return remote_path(str(text))
 
 
+def configure(timeout: float | None = None) -> None:
+    """The run's remote settings (``RunConfig.remote_timeout``), before any remote path is made."""
+    from kcompat.sources import options
+
+    if timeout:
+        options.TIMEOUT_S = float(timeout)
+
+
 def walk(root: Any) -> Iterator[tuple[Any, list[str], list[str]]]:
     """``os.walk`` for a local folder; the same top-down walk (prune ``dirnames`` in place) for a remote one."""
     if is_local(root):

@@ -18,11 +18,11 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+from kcompat.sources import options
 from kcompat.sources.errors import RemoteError, chain, status, translate
 
 BLOCK = 64 * 1024
 CACHE_LIMIT = 64 * 1024 * 1024  # per artifact; metadata reads touch a few hundred kilobytes
-TIMEOUT_S = 20.0
 
 
 class Meter:
@@ -51,13 +51,14 @@ def storage_options(protocol: str) -> dict[str, Any]:
 
     if fsspec.config.conf.get(protocol):
         return {}
+    seconds = options.TIMEOUT_S
     if protocol == "s3":
-        return {"config_kwargs": {"connect_timeout": TIMEOUT_S, "read_timeout": TIMEOUT_S,
+        return {"config_kwargs": {"connect_timeout": seconds, "read_timeout": seconds,
                                   "retries": {"max_attempts": 2, "mode": "standard"}}}
     if protocol in ("http", "https"):
         import aiohttp
 
-        return {"client_kwargs": {"timeout": aiohttp.ClientTimeout(total=None, sock_connect=TIMEOUT_S, sock_read=TIMEOUT_S)}}
+        return {"client_kwargs": {"timeout": aiohttp.ClientTimeout(total=None, sock_connect=seconds, sock_read=seconds)}}
     return {}
 
 
