@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from kcompat.catalog import Rule, load_catalog
+from kcompat.checks._resolve import framework
 from kcompat.checks.loaders import compiles_anyway
 from kcompat.model import Artifact, Finding, Format, Severity
 
@@ -42,6 +43,17 @@ def tf_keras_view(env: Any) -> Any:
     # A shallow copy: rules only read the environment, and a deep copy of ~900 classes costs ~80 ms.
     return env.model_copy(update={"versions": {**env.versions, "keras": env.versions["tf_keras"]},
                                   "keras_classes": env.tf_keras_classes, "tf_use_legacy_keras": True})
+
+
+def keras_view(env: Any) -> Any:
+    """The environment as `keras.saving.load_model` sees it where the target's own Keras is tf_keras, else None.
+
+    TF_USE_LEGACY_KERAS=1 makes `tf.keras` tf_keras, and the rules judge such a target as tf_keras; the
+    `keras` package beside it is still Keras 3, and the keras loaders of the verdict are its.
+    """
+    if env is None or framework(env) != "tf_keras":
+        return None
+    return env.model_copy(update={"tf_use_legacy_keras": False})
 
 
 def breaks(finding: Finding, catalog: dict[str, Rule]) -> list[str]:
