@@ -1,0 +1,70 @@
+"""The guarded load under Keras 3's JAX backend (kcompat.load.jax_load): a healthy model saved under JAX
+loads with one device and with keras.distribution.DataParallel over 2 CPU devices, and the outputs
+agree with each other and with the TensorFlow-backend load of the same file.
+
+Needs an interpreter with keras and jax: this one when it has jax, else KCOMPAT_JAX_PYTHON, else the
+observation venv of fixtures/README.md (~/.cache/kcompat-backends-venv).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from kcompat.load.jax_load import run_backend_matrix
+from tests.helpers import ROOT
+
+pytestmark = pytest.mark.slow
+
+
+def jax_python() -> str | None:
+    if importlib.util.find_spec("jax") and importlib.util.find_spec("keras"):
+        return sys.executable
+    for candidate in (os.environ.get("KCOMPAT_JAX_PYTHON"),
+                      str(Path.home() / ".cache" / "kcompat-backends-venv" / "bin" / "python")):
+        if candidate and Path(candidate).exists():
+            return candidate
+    return None
+
+
+@pytest.fixture(scope="module")
+def matrix(tmp_path_factory):
+    python = jax_python()
+    if python is None:
+        pytest.skip("no interpreter with keras and jax (set KCOMPAT_JAX_PYTHON)")
+    path = ROOT / "fixtures" / "keras3.15-jax" / "seq_compiled.keras"
+    return run_backend_matrix(str(path), "keras-zip", python=python, devices=2, tensorflow_python=sys.executable,
+                              work_dir=str(tmp_path_factory.mktemp("jaxload")))
+
+
+def test_one_device_and_data_parallel_load_and_agree(matrix):
+    one = matrix.get("keras", "jax/one-device")
+    parallel = matrix.get("keras", "jax/data-parallel")
+    assert one.status == "ok" and one.num_replicas == 1, one
+    assert parallel.status == "ok", parallel
+    assert parallel.num_replicas == 2 and "mesh [2]" in parallel.note, parallel
+    assert parallel.agrees is True and parallel.max_abs_diff is not None, parallel
+    assert matrix.reference == "keras/jax/one-device"
+
+
+def test_tensorflow_backend_load_agrees_with_jax(matrix):
+    tf = matrix.get("keras", "tensorflow/one-device")
+    assert tf.status == "ok", tf
+    assert tf.agrees is True, (tf.max_abs_diff, tf.note)
+
+
+def test_a_failing_load_is_classified(tmp_path):
+    """A Lambda file is refused under safe_mode in the JAX worker too, classified as KC701, not a crash."""
+    python = jax_python()
+    if python is None:
+        pytest.skip("no interpreter with keras and jax (set KCOMPAT_JAX_PYTHON)")
+    path = ROOT / "fixtures" / "keras3.15-jax" / "lambda_jnp.keras"
+    m = run_backend_matrix(str(path), "keras-zip", python=python, devices=2, work_dir=str(tmp_path))
+    statuses = {(a.strategy, a.loader): (a.status, a.code) for a in m.attempts}
+    assert statuses[("jax/one-device", "keras")] == ("refused-unsafe", "KC701"), statuses
+    assert statuses[("jax/data-parallel", "keras")] == ("refused-unsafe", "KC701"), statuses
+    assert m.reference is None
