@@ -261,8 +261,9 @@ def discover(root: Path, skipped: list[tuple[Path, str]] | None = None) -> list[
                     prefixes.add(str(prefix))
                     found.append(prefix)
                 continue
-            fmt = detect(file)
-            if fmt is not Format.unknown or file.suffix.lower() in MODEL_SUFFIXES:
+            if file.suffix.lower() in MODEL_SUFFIXES:  # kept whatever it holds: no need to read it here
+                found.append(file)
+            elif detect(file) is not Format.unknown:
                 found.append(file)
             else:
                 skipped.append((file, not_model_reason(file)))

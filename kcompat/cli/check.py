@@ -39,6 +39,10 @@ def run_check(args: argparse.Namespace) -> int:
     check_names(config)
     env, env_info = (None, {"skipped": "--no-env"}) if args.no_env else environment(config, args.refresh_env)
     check_environment(config, env, env_info)
+    from kcompat.cli import fleet
+
+    if fleet.wanted(args, outputs):  # -o jsonl=PATH, --resume or --dask: stream, then summarise
+        return fleet.run(args, config, outputs, env, env_info)
     with Progress() as progress:  # stderr, and only when stderr is a terminal
         report = check_paths(gate.artifact_paths(args.paths), config, env=env, env_info=env_info, progress=progress)
     if env_info.get("source") == "release":

@@ -43,6 +43,9 @@ def add_check_parser(sub) -> None:
                    help="give up reading and checking one artifact after S seconds, with a KC117 finding (default 30; 0: never)")
     p.add_argument("--remote-timeout", type=float, metavar="S",
                    help="for s3://, gs://, az://, http(s):// and models:/ paths: seconds to wait to connect or for a read (default 20)")
+    p.add_argument("--resume", metavar="JSONL",
+                   help="skip artifacts already in JSONL (an earlier -o jsonl=PATH) whose size, mtime and ETag are unchanged")
+    p.add_argument("--dask", metavar="ADDRESS", help="check the artifacts on an existing Dask cluster (tcp://scheduler:8786)")
     p.add_argument("--jobs", type=int, metavar="N",
                    help="check N artifacts at once in parallel processes; the report order stays the paths' (default: one per core; 1 with --load)")
     p.add_argument("--memory-mb", type=int, metavar="MB", help="per-attempt resident memory cap (default 4096)")

@@ -37,6 +37,16 @@ def expand(path: Path, skipped: list[tuple[Path, str]] | None = None) -> list[Pa
         return [path]  # read_artifact meets the same failure and makes it the artifact's finding
 
 
+def source_for(raw: str) -> Any:
+    """The path object for a command-line path or URL; a URL whose backend cannot be had (not
+    installed, a registry that cannot resolve it) is an unreachable artifact that says why."""
+    try:
+        return as_path(raw)
+    except RemoteError as exc:
+        return scrub(Artifact(path=raw, format=Format.unreachable, problems=[Problem(kind="remote-error", detail=exc.cause)],
+                              notes={"remote_fix": exc.fix}))
+
+
 def expand_path(path: Path, skipped: list[tuple[Path, str]] | None = None) -> list[Path | Artifact]:
     if path.is_dir():
         found = discover(path, skipped)
@@ -90,7 +100,8 @@ def check_paths(paths: list[str], config: RunConfig, env: Any = None, env_info: 
     items: list[Path | Artifact] = []
     for raw in paths:
         skipped: list[tuple[Path, str]] = []
-        items += expand(as_path(raw), skipped)
+        source = source_for(raw)
+        items += [source] if isinstance(source, Artifact) else expand(source, skipped)
         report.skipped += [Skipped(path=safe_text(str(path)), reason=reason) for path, reason in skipped]
     jobs = getattr(config, "jobs", None) or (1 if config.load.enabled else default_jobs())  # loads run their own processes
     for entry in check_all(items, jobs, check_one, config, env, rules, tf_keras_env, progress):

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from kcompat.model import Report
-from kcompat.report import github, json_report, sarif, text
+from kcompat.report import github, json_report, jsonl, sarif, text
 
 
 def render_html(report: Report) -> str:
@@ -21,6 +21,7 @@ WRITERS: dict[str, Callable[[Report], str]] = {
     "html": render_html,
     "sarif": sarif.render,
     "github": github.render,
+    "jsonl": jsonl.render,  # one ArtifactReport per line; with a file, a streaming fleet run (kcompat.cli.fleet)
 }
 
 

@@ -15,7 +15,7 @@ class RemoteError(Exception):
 
     def __init__(self, url: str, cause: str, fix: str) -> None:
         super().__init__(f"{url}: {cause}")
-        self.url, self.cause, self.fix = url, cause, fix
+        self.url, self.cause, self.fix = url, cause, fix[:1].upper() + fix[1:]
 
     def __reduce__(self):  # crosses process boundaries (--jobs, dask) intact
         return (type(self), (self.url, self.cause, self.fix))
