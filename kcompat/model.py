@@ -196,7 +196,8 @@ class SavedModelFacts(_Model):
     graph_producer: int | None = None
     signatures: list[Signature] = Field(default_factory=list)
     ops: list[str] = Field(default_factory=list)
-    op_attrs: dict[str, list[str]] = Field(default_factory=dict)
+    op_attrs: dict[str, list[str]] = Field(default_factory=dict)  # attrs set on an op's nodes, not at the producer's default
+    graph_op_attrs: dict[str, list[str]] = Field(default_factory=dict)  # the same, top-level GraphDef nodes only
     stripped_ops: list[str] = Field(default_factory=list)
     object_identifiers: list[str] = Field(default_factory=list)
     slot_variable_count: int = 0

@@ -132,6 +132,10 @@ def write_saved_model(path: Path, spec: dict[str, Any]) -> None:
         node = mg.graph_def.node.add(name=op.lower(), op=op)
         for attr in spec.get("op_attrs", {}).get(op, ["T"]):  # attr names set on that op's node
             node.attr[attr].SetInParent()
+    for op, attrs in spec.get("op_defaults", {}).items():  # the producer declares these defaults (empty values)
+        op_def = mg.meta_info_def.stripped_op_list.op.add(name=op)
+        for attr in attrs:
+            op_def.attr.add(name=attr).default_value.SetInParent()
     for key, inputs in spec.get("signatures", {"serving_default": {"x": ["float32", [-1, 4]]}}).items():
         sig = mg.signature_def[key]
         sig.method_name = "tensorflow/serving/predict"

@@ -37,7 +37,7 @@ SCHEMA: dict[str, list[tuple]] = {
     ],
     "OpList": [("op", 1, MSG, REP, "OpDef")],
     "OpDef": [("name", 1, STR, OPT, None), ("attr", 4, MSG, REP, "AttrDef")],
-    "AttrDef": [("name", 1, STR, OPT, None)],
+    "AttrDef": [("name", 1, STR, OPT, None), ("default_value", 3, MSG, OPT, "AttrValue")],
     "GraphDef": [
         ("node", 1, MSG, REP, "NodeDef"),
         ("library", 2, MSG, OPT, "FunctionDefLibrary"),

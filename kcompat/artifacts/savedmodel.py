@@ -39,14 +39,31 @@ def tensor_spec(info) -> TensorSpec:
     return TensorSpec(name=info.name or None, dtype=protos.dtype_name(info.dtype), shape=shape)
 
 
-def graph_ops(meta_graph) -> tuple[list[str], dict[str, list[str]]]:
+def graph_ops(meta_graph) -> tuple[list[str], dict[str, list[str]], dict[str, list[str]]]:
+    """The ops of the graph and its functions, per op the attrs its nodes set, and the same for the
+    top-level graph's nodes only (what a TF1 import validates; function bodies are checked when they run).
+
+    An attr left at the default the producer declares (meta_info_def.stripped_op_list) is not
+    counted: a consumer whose op lacks it removes it before validating the node (TF's
+    RemoveNewDefaultAttrsFromGraphDef), so only attrs set to another value can break a load.
+    """
+    defaults = {(op.name, attr.name): attr.default_value.SerializeToString()
+                for op in meta_graph.meta_info_def.stripped_op_list.op for attr in op.attr
+                if attr.HasField("default_value")}
     attrs: dict[str, set[str]] = {}
-    nodes = list(meta_graph.graph_def.node)
-    for function in meta_graph.graph_def.library.function:
-        nodes.extend(function.node_def)
-    for node in nodes:
-        attrs.setdefault(node.op, set()).update(node.attr.keys())
-    return sorted(attrs), {op: sorted(names) for op, names in sorted(attrs.items())}
+    top: dict[str, set[str]] = {}
+    functions = [node for function in meta_graph.graph_def.library.function for node in function.node_def]
+    for place, nodes in ((top, meta_graph.graph_def.node), (None, functions)):
+        for node in nodes:
+            names = attrs.setdefault(node.op, set())
+            for key, value in node.attr.items():
+                default = defaults.get((node.op, key))
+                if default is None or value.SerializeToString() != default:
+                    names.add(key)
+                    if place is not None:
+                        place.setdefault(node.op, set()).add(key)
+    return (sorted(attrs), {op: sorted(names) for op, names in sorted(attrs.items())},
+            {op: sorted(names) for op, names in sorted(top.items())})
 
 
 def read_saved_model(artifact: Artifact, path: Path) -> None:
@@ -68,6 +85,7 @@ def read_saved_model(artifact: Artifact, path: Path) -> None:
         return
     ops: set[str] = set()
     op_attrs: dict[str, set[str]] = {}
+    graph_op_attrs: dict[str, set[str]] = {}
     for meta_graph in message.meta_graphs:
         info = meta_graph.meta_info_def
         facts.tags.append(list(info.tags))
@@ -76,10 +94,12 @@ def read_saved_model(artifact: Artifact, path: Path) -> None:
         facts.stripped_ops = sorted(set(facts.stripped_ops) | {op.name for op in info.stripped_op_list.op})
         if meta_graph.graph_def.HasField("versions"):
             facts.graph_producer = meta_graph.graph_def.versions.producer
-        names, attrs = graph_ops(meta_graph)
+        names, attrs, top = graph_ops(meta_graph)
         ops.update(names)
         for op, keys in attrs.items():
             op_attrs.setdefault(op, set()).update(keys)
+        for op, keys in top.items():
+            graph_op_attrs.setdefault(op, set()).update(keys)
         for key in sorted(meta_graph.signature_def):
             sig = meta_graph.signature_def[key]
             facts.signatures.append(Signature(
@@ -98,6 +118,7 @@ def read_saved_model(artifact: Artifact, path: Path) -> None:
                     facts.bare_keras_objects += 1
     facts.ops = sorted(ops)
     facts.op_attrs = {op: sorted(keys) for op, keys in sorted(op_attrs.items())}
+    facts.graph_op_attrs = {op: sorted(keys) for op, keys in sorted(graph_op_attrs.items())}
     facts.object_identifiers = sorted(set(facts.object_identifiers))
     artifact.tensorflow_version = facts.tensorflow_version
     read_keras_metadata(artifact, path / "keras_metadata.pb")

@@ -104,14 +104,26 @@ def op_attr_unknown(artifact: Artifact, env) -> Iterator[Hit]:
         unknown = [a for a in attrs if not a.startswith("_") and a not in known and (op, a) not in TOLERATED_ATTRS]
         if not unknown:
             continue
+        runtime = f"TensorFlow {env.versions.get('tensorflow')}"
+        fix = (f"Load under TensorFlow >= {facts.tensorflow_version or 'the producing version'}, or re-export the "
+               "model from its source with the older TensorFlow.")
+        evidence = {"op": op, "attrs": unknown, "producer_tf": facts.tensorflow_version}
+        # A TF1 SavedModel's graph is imported, and each top-level node validated, on load. Otherwise
+        # the nodes sit in graph functions, which are validated when they first run: the load succeeds.
+        if facts.object_graph_nodes == 0 and set(unknown) & set(facts.graph_op_attrs.get(op, [])):
+            yield Hit(
+                f"{op} nodes set attr(s) {unknown} that {runtime}'s {op} does not define: loading fails with "
+                f"\"NodeDef mentions attr '{unknown[0]}' not in Op<name={op}; ...>\" (the graph was written by TF "
+                f"{facts.tensorflow_version or 'a newer version'})",
+                location=op, fix=fix, evidence=evidence, key=op)
+            continue
         yield Hit(
-            f"{op} nodes set attr(s) {unknown} that TensorFlow {env.versions.get('tensorflow')}'s {op} does not "
-            f"define: loading fails with \"NodeDef mentions attr '{unknown[0]}' not in Op<name={op}; ...>\" "
-            f"(the graph was written by TF {facts.tensorflow_version or 'a newer version'})",
-            location=op,
-            fix=(f"Load under TensorFlow >= {facts.tensorflow_version or 'the producing version'}, or re-export the "
-                 "model from its source with the older TensorFlow."),
-            evidence={"op": op, "attrs": unknown, "producer_tf": facts.tensorflow_version}, key=op)
+            f"{op} nodes in the graph's functions set attr(s) {unknown} that {runtime}'s {op} does not define (the "
+            f"graph was written by TF {facts.tensorflow_version or 'a newer version'}): the SavedModel loads, since "
+            "a function is checked only when it first runs, but the first call of a function holding such a node "
+            f"fails (\"NodeDef mentions attr '{unknown[0]}' not in Op\", or the op rejects what the newer writer "
+            "encoded)",
+            location=op, fix=fix, evidence={**evidence, "breaks": [], "fails_on": "first call"}, key=op)
 
 
 def filesystem_op(artifact: Artifact, env) -> Iterator[Hit]:
