@@ -180,3 +180,43 @@ def findings_by_name(report, prefix: str) -> dict[str, list]:
         out[rel] = sorted((f.code, f.message.replace(prefix, "<root>"), f.location or "", (f.fix or "").replace(prefix, "<root>"))
                           for f in entry.findings)
     return out
+
+
+@contextlib.contextmanager
+def mlflow_server(tmp: Path):
+    """A real MLflow tracking server (sqlite backend, local artifact store) on 127.0.0.1; yields its URI."""
+    import shutil
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    exe = shutil.which("mlflow", path=str(Path(sys.executable).parent)) or "mlflow"
+    port = free_port()
+    uri = f"http://127.0.0.1:{port}"
+    log = (tmp / "mlflow-server.log").open("wb")
+    proc = subprocess.Popen([exe, "server", "--backend-store-uri", f"sqlite:///{tmp}/mlflow.db",
+                             "--default-artifact-root", (tmp / "artifacts").as_uri(), "--host", "127.0.0.1",
+                             "--port", str(port), "--workers", "1"], stdout=log, stderr=subprocess.STDOUT, cwd=tmp)
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                with urllib.request.urlopen(f"{uri}/health", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the MLflow server did not start: {(tmp / 'mlflow-server.log').read_text()[-2000:]}")
+            time.sleep(0.5)
+        with environ(MLFLOW_TRACKING_URI=uri):
+            yield uri
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()

@@ -81,11 +81,17 @@ def remote_path(url: str) -> RemotePath:
 class RemotePath:
     """The subset of ``pathlib.Path`` the readers use, over an fsspec filesystem."""
 
-    def __init__(self, fs: Any, path: str, meter: Meter) -> None:
+    def __init__(self, fs: Any, path: str, meter: Meter, alias: tuple[str, str] | None = None) -> None:
         self.fs, self.path, self.meter = fs, path, meter
+        self.alias = alias  # (location, the URI it was named by): models:/NAME/1 stays that in the report
+
+    def at(self, path: str, meter: Meter | None = None) -> RemotePath:
+        return RemotePath(self.fs, path, meter or self.meter, self.alias)
 
     # -- names, as PurePosixPath has them
     def __str__(self) -> str:
+        if self.alias and (self.path == self.alias[0] or self.path.startswith(self.alias[0].rstrip("/") + "/")):
+            return self.alias[1] + self.path[len(self.alias[0].rstrip("/")):] if self.path != self.alias[0] else self.alias[1]
         return self.fs.unstrip_protocol(self.path) if not self.path.startswith(("http://", "https://")) else self.path
 
     def __repr__(self) -> str:
@@ -101,7 +107,7 @@ class RemotePath:
         return str(self) < str(other)
 
     def __truediv__(self, name: Any) -> RemotePath:
-        return RemotePath(self.fs, posixpath.join(self.path, str(name)), self.meter)
+        return self.at(posixpath.join(self.path, str(name)))
 
     @property
     def name(self) -> str:
@@ -117,7 +123,7 @@ class RemotePath:
 
     @property
     def parent(self) -> RemotePath:
-        return RemotePath(self.fs, posixpath.dirname(self.path), self.meter)
+        return self.at(posixpath.dirname(self.path))
 
     def with_name(self, name: str) -> RemotePath:
         return self.parent / name
@@ -132,7 +138,7 @@ class RemotePath:
         """The same path with its own meter: each artifact of a listed prefix is counted alone."""
         meter = Meter()
         meter.infos = dict(self.meter.infos)
-        return RemotePath(self.fs, self.path, meter)
+        return self.at(self.path, meter)
 
     # -- what is there
     def call(self, fn, *args, **kwargs):
@@ -182,7 +188,7 @@ class RemotePath:
             name = entry["name"].rstrip("/")
             if name == self.path:
                 continue
-            child = RemotePath(self.fs, name, self.meter)
+            child = self.at(name)
             self.meter.infos[name] = entry
             children.append(child)
         return sorted(children)
