@@ -68,3 +68,24 @@ def test_a_failing_load_is_classified(tmp_path):
     assert statuses[("jax/one-device", "keras")] == ("refused-unsafe", "KC701"), statuses
     assert statuses[("jax/data-parallel", "keras")] == ("refused-unsafe", "KC701"), statuses
     assert m.reference is None
+
+
+def test_check_load_under_keras_backend_jax(tmp_path):
+    """`KERAS_BACKEND=jax kcompat check --load --python <jax interpreter>` runs the JAX matrix, not the
+    tf.distribute one: one device and DataParallel over 2 CPU devices, outputs agreeing."""
+    import json
+    import subprocess
+
+    python = jax_python()
+    if python is None:
+        pytest.skip("no interpreter with keras and jax (set KCOMPAT_JAX_PYTHON)")
+    out = tmp_path / "report.json"
+    env = dict(os.environ, KERAS_BACKEND="jax")
+    proc = subprocess.run([sys.executable, "-m", "kcompat", "check", "--load", "--python", python, "--json", str(out),
+                           str(ROOT / "fixtures" / "keras3.15-jax" / "seq_compiled.keras")],
+                          capture_output=True, text=True, env=env, cwd=str(ROOT), timeout=900)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    loads = {(a["strategy"], a["loader"]): a for a in json.loads(out.read_text())["artifacts"][0]["loads"]}
+    assert loads[("jax/one-device", "keras")]["status"] == "ok"
+    parallel = loads[("jax/data-parallel", "keras")]
+    assert parallel["status"] == "ok" and parallel["num_replicas"] == 2 and parallel["agrees"] is True

@@ -147,5 +147,25 @@ def run_backend_matrix(path: str, fmt: str, python: str | None = None, devices: 
                 attempt.max_abs_diff, attempt.max_rel_diff, attempt.agrees, problem = compare_outputs(want, got)
                 if problem:
                     attempt.note = f"{attempt.note + '; ' if attempt.note else ''}{problem}"
+                if attempt.agrees is False and attempt.code is None:
+                    attempt.code = "KC805"
+    # As in the TensorFlow matrix: a failure only under DataParallel, where one device works, is KC806.
+    ok_alone = {a.loader for a in matrix.attempts if a.strategy == "jax/one-device" and a.status == "ok"}
+    for attempt in matrix.attempts:
+        if attempt.strategy == "jax/data-parallel" and attempt.status == "error" and attempt.loader in ok_alone:
+            attempt.note = f"fails only under DataParallel (one device works); on its own it reads as {attempt.code}"
+            attempt.code = "KC806"
     matrix.total_wall_s = time.time() - t0
     return matrix
+
+
+def run_target_backend(path: str, fmt: str, config) -> LoadMatrix:
+    """``check --load`` for a target that runs Keras on JAX: the JAX matrix in the target interpreter,
+    compared with a TensorFlow-backend load in the same interpreter when TensorFlow is there too."""
+    from kcompat.load import _target_has
+    from kcompat.load.runner import default_python
+
+    python = config.python or default_python()
+    return run_backend_matrix(path, fmt, python=python, devices=2, timeout_s=config.load.timeout_s,
+                              unsafe=config.load.unsafe,
+                              tensorflow_python=python if _target_has(python, "tensorflow") else None)

@@ -74,11 +74,18 @@ def guarded_load(entry: ArtifactReport, predictions, config: RunConfig, env: Any
             artifact.source.bytes_fetched += remote.meter.bytes
             artifact.source.requests += remote.meter.requests
         return
-    matrix = run_matrix(path or artifact.path, artifact.format.value, python=config.python,
-                        loaders=config.load.loaders, strategies=config.load.strategies, unsafe=config.load.unsafe,
-                        timeout_s=config.load.timeout_s, memory_mb=config.load.memory_mb,
-                        custom_objects=config.custom_objects, inputs_npz=config.load.inputs,
-                        config_path=config.load.arch)
+    # A target that runs Keras on JAX distributes with keras.distribution, not tf.distribute.
+    if env is not None and env.keras_backend == "jax" and artifact.format.value in ("keras-zip", "keras-dir",
+                                                                                   "hdf5-model"):
+        from kcompat.load.jax_load import run_target_backend
+
+        matrix = run_target_backend(path or artifact.path, artifact.format.value, config)
+    else:
+        matrix = run_matrix(path or artifact.path, artifact.format.value, python=config.python,
+                            loaders=config.load.loaders, strategies=config.load.strategies, unsafe=config.load.unsafe,
+                            timeout_s=config.load.timeout_s, memory_mb=config.load.memory_mb,
+                            custom_objects=config.custom_objects, inputs_npz=config.load.inputs,
+                            config_path=config.load.arch)
     entry.loads = [a.model_dump() for a in matrix.attempts]
     entry.load_wall_s = matrix.total_wall_s
     entry.findings += load_findings(artifact, matrix, entry.findings, config, alternative_loaders(env), entry.intended)
