@@ -106,6 +106,10 @@ def detect(path: Path) -> Format:
         return Format.unreadable
     if size == 0:
         return Format.empty
+    if path.suffix == ".keras" and head.startswith(b"PK\x03\x04"):
+        # Keras opens a .keras that is a zip as a zip, whatever it holds: so does kcompat, without
+        # probing for an HDF5 user block (20 reads, each a round trip when the file is remote)
+        return zip_format(path)
     if hdf5_offset(head, path, size) is not None:
         return Format.hdf5_other  # refined by the HDF5 reader, which must open the file
     if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
