@@ -76,6 +76,7 @@ class Summary:
     formats: Counter = field(default_factory=Counter)
     bytes_fetched: int = 0
     object_bytes: int = 0
+    rows: list[dict[str, Any]] | None = None  # one small row per artifact, for the fleet page; None: not kept
 
     def add(self, entry: dict[str, Any], resumed: bool) -> None:
         if resumed:
@@ -94,6 +95,8 @@ class Summary:
             self.failing += 1
         for row in entry.get("verdict") or []:
             self.verdicts[f"{row.get('loader')}: {'loads' if row.get('ok') else 'fails'}"] += 1
+        if self.rows is not None:
+            self.rows.append(row_of(entry, resumed))
 
     def lines(self) -> list[str]:
         total = self.checked + self.resumed
@@ -110,15 +113,35 @@ class Summary:
         return out
 
 
+SEVERITIES = ("info", "warning", "error")
+
+
+def row_of(entry: dict[str, Any], resumed: bool) -> dict[str, Any]:
+    """What the fleet page shows of one artifact."""
+    artifact, findings = entry["artifact"], entry.get("findings") or []
+    source = artifact.get("source") or {}
+    worst = max((SEVERITIES.index(f["severity"]) for f in findings if f.get("severity") in SEVERITIES), default=-1)
+    return {"path": artifact["path"], "format": artifact.get("format"), "worst": SEVERITIES[worst] if worst >= 0 else "",
+            "codes": sorted({f["code"] for f in findings}), "findings": len(findings),
+            "fails": sorted(r["loader"] for r in entry.get("verdict") or [] if not r.get("ok")),
+            "loads": sorted(r["loader"] for r in entry.get("verdict") or [] if r.get("ok")),
+            "fetched": source.get("bytes_fetched") or 0, "size": source.get("object_size") or artifact.get("size_bytes") or 0,
+            "resumed": resumed}
+
+
 def resumable(path: Path | None) -> dict[str, dict[str, Any]]:
     """The last line of each artifact in an earlier run's JSONL."""
     return {line["artifact"]["path"]: line for line in jsonl.read(path)} if path else {}
 
 
 def run(paths: Iterable[str], config: RunConfig, env: Any = None, out: Path | None = None, resume: Path | None = None,
-        executor: Executor | None = None, on_entry: Callable[[ArtifactReport], None] | None = None) -> Summary:
-    """Check every artifact under ``paths``, skipping those ``resume`` has unchanged; stream to ``out``."""
-    summary = Summary(fail_on=config.fail_on)
+        executor: Executor | None = None, on_entry: Callable[[ArtifactReport], None] | None = None,
+        rows: bool = False) -> Summary:
+    """Check every artifact under ``paths``, skipping those ``resume`` has unchanged; stream to ``out``.
+
+    ``rows``: keep a small row per artifact in the summary, for the fleet page.
+    """
+    summary = Summary(fail_on=config.fail_on, rows=[] if rows else None)
     done = resumable(resume)
     items, _ = expand_all(paths)
     same_file = out is not None and resume is not None and out.resolve() == resume.resolve()

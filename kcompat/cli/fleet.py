@@ -31,13 +31,14 @@ def run(args: argparse.Namespace, config: Any, outputs: list[tuple[str, Path]], 
     resume = Path(args.resume) if args.resume else None
     if resume is not None and out is None:
         out = resume  # --resume alone goes on writing the same file
-    others = [(fmt, path) for fmt, path in outputs if fmt != "jsonl"]
+    pages = [path for fmt, path in outputs if fmt == "html"]  # in a fleet run, html is the fleet page
+    others = [(fmt, path) for fmt, path in outputs if fmt not in ("jsonl", "html")]
     collected: list = []
     jobs = config.jobs or (1 if config.load.enabled else default_jobs())
     try:
         with fleet.executor_for(args.dask, jobs) as executor:
             summary = fleet.run(args.paths, config, env=env, out=out, resume=resume, executor=executor,
-                                on_entry=collected.append if others else None)
+                                on_entry=collected.append if others else None, rows=bool(pages))
     except RemoteError as exc:
         raise UsageError(f"{exc.cause}; {exc.fix}") from None
     except OSError as exc:
@@ -50,6 +51,15 @@ def run(args: argparse.Namespace, config: Any, outputs: list[tuple[str, Path]], 
                 print(WRITERS[fmt](report))
             else:
                 write(fmt, report, path)
+    for path in pages:
+        from kcompat.report.fleet_html import render
+
+        page = render(summary)
+        if str(path) == "-":
+            print(page)
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(page, "utf-8")
     if not args.quiet:
         for line in summary.lines():
             print(line, file=sys.stdout)
