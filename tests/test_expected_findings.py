@@ -22,7 +22,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 FIXTURES = ROOT / "fixtures"
-FAMILIES = {"r0.toml": "1", "r1.toml": "235", "r2.toml": "467"}
+FAMILIES = {"r0.toml": "1", "r1.toml": "235", "r2.toml": "467", "r3.toml": "5"}
 CASES = [
     pytest.param(fixture, codes, FAMILIES[name], id=f"{name}:{fixture}")
     for name in FAMILIES
