@@ -35,6 +35,10 @@ def observations() -> dict[str, dict]:
         out[data["release"]] = data["observed"]
     manifest = json.loads((FIXTURES / "manifest.json").read_text())
     out["keras3.15"] = {e["id"]: e["observed"] for e in manifest["entries"] if e.get("observed")}
+    # tf_keras2.21 pins exactly the reference stack (TF 2.21.0, Keras 3.15.1, tf_keras 2.21.0) and adds only
+    # TF_USE_LEGACY_KERAS=1, which changes what tf.keras is; the loaders observed call keras, tf_keras and
+    # tf.saved_model directly, so the reference loads are its loads.
+    out["tf_keras2.21"] = out["keras3.15"]
     return out
 
 
