@@ -30,13 +30,18 @@ def release_env():
     return target_environment("latest")[0]
 
 
-def test_every_fixture_reads_the_same_from_s3_as_from_disk(s3, release_env):
+@pytest.fixture(scope="module")
+def corpus(s3):
     import s3fs
 
     fs = s3fs.S3FileSystem()
     fs.mkdir("corpus")
     for folder in CORPUS:
         fs.put(str(folder), f"corpus/{folder.name}", recursive=True)
+    return "s3://corpus"
+
+
+def test_every_fixture_reads_the_same_from_s3_as_from_disk(corpus, release_env):
     config = RunConfig(jobs=1)
     checked = 0
     for folder in CORPUS:
@@ -58,6 +63,23 @@ def test_every_fixture_reads_the_same_from_s3_as_from_disk(s3, release_env):
             assert source.bytes_fetched > 0 or source.object_size == 0, entry.artifact.path
             assert not source.downloaded or entry.artifact.notes.get("hdf5_reader"), entry.artifact.path
     assert checked > 100  # the corpus is not empty
+
+
+def test_forked_jobs_and_the_matrix_read_remote_paths_too(corpus, release_env):
+    from kcompat.pipeline.matrix import build_matrix
+    from kcompat.releases.store import environment, names
+
+    folder = CORPUS[0]
+    url = f"{corpus}/{folder.name}"
+    serial = check_paths([url], RunConfig(jobs=1), env=release_env)
+    forked = check_paths([url], RunConfig(jobs=2), env=release_env)  # the pool's children make their own clients
+    assert findings_by_name(forked, url) == findings_by_name(serial, url)
+    assert "KC123" not in [f.code for f in forked.findings]
+    keras_file = next(p for p in sorted(folder.iterdir()) if p.suffix == ".keras")
+    releases = [(name, environment(name)) for name in names()[-3:]]
+    remote = build_matrix([f"{url}/{keras_file.name}"], releases, RunConfig())
+    local = build_matrix([str(keras_file)], releases, RunConfig())
+    assert [m.rows for m in remote] == [m.rows for m in local] and remote[0].rows
 
 
 @pytest.mark.parametrize("kind", ["keras", "h5"])

@@ -7,14 +7,13 @@ The summary line groups the rows by release line (TF's bundled Keras 2, Keras 3,
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from kcompat.artifacts import read_artifact
 from kcompat.config import RunConfig
 from kcompat.model import Artifact, Matrix, MatrixRow
 from kcompat.pipeline.engine import run_rules, selected_rules
-from kcompat.pipeline.runner import expand
+from kcompat.pipeline.runner import expand, source_for
 from kcompat.pipeline.verdict import LOADERS, keras_view, predict, tf_keras_view
 
 LINES = (  # release-name prefix, what the summary calls it, the distribution whose version it shows
@@ -110,7 +109,8 @@ def build_matrix(paths: list[str], releases: list[tuple[str, Any]], config: RunC
     rules = selected_rules(config)
     out = []
     for raw in paths:
-        for item in expand(Path(raw)):
+        source = source_for(raw)  # a local path, or a URL read in place (kcompat.sources)
+        for item in [source] if isinstance(source, Artifact) else expand(source):
             artifact = item if isinstance(item, Artifact) else read_artifact(item)
             rows = [verdict_row(artifact, env, name, config, rules) for name, env in releases]
             seen = {loader for row in rows for loader in row.loaders}

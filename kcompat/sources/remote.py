@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import fnmatch
 import io
+import os
 import posixpath
 import stat as statmod
 import tempfile
@@ -82,11 +83,15 @@ class RemotePath:
     """The subset of ``pathlib.Path`` the readers use, over an fsspec filesystem."""
 
     def __init__(self, fs: Any, path: str, meter: Meter, alias: tuple[str, str] | None = None) -> None:
-        self.fs, self.path, self.meter = fs, path, meter
+        self._fs, self.path, self.meter = fs, path, meter
         self.alias = alias  # (location, the URI it was named by): models:/NAME/1 stays that in the report
 
+    @property
+    def fs(self) -> Any:
+        return live(self._fs)
+
     def at(self, path: str, meter: Meter | None = None) -> RemotePath:
-        return RemotePath(self.fs, path, meter or self.meter, self.alias)
+        return RemotePath(self._fs, path, meter or self.meter, self.alias)
 
     # -- names, as PurePosixPath has them
     def __str__(self) -> str:
@@ -249,6 +254,20 @@ class RemotePath:
             when = max((mtime(e) or 0 for e in files), default=None)
         return {"url": str(self), "object_size": size, "bytes_fetched": self.meter.bytes,
                 "requests": self.meter.requests, "etag": etag, "mtime": when, "downloaded": self.meter.downloaded}
+
+
+FORKED: dict[tuple[int, int], Any] = {}
+
+
+def live(fs: Any) -> Any:
+    """``fs``, or in a forked process (--jobs) a fresh client with the same settings: an async
+    filesystem made before a fork refuses to run in the child ("not fork-safe")."""
+    pid = os.getpid()
+    if getattr(fs, "_pid", pid) == pid:
+        return fs
+    if (pid, id(fs)) not in FORKED:
+        FORKED[(pid, id(fs))] = type(fs)(**fs.storage_options, skip_instance_cache=True)
+    return FORKED[(pid, id(fs))]
 
 
 def etag_of(info: dict) -> str | None:
