@@ -18,7 +18,7 @@ from kcompat.pipeline.engine import env_missing, run_rules, selected_rules, sort
 from kcompat.model import Artifact, ArtifactReport, Format, Problem, Report, Skipped, safe_text, scrub
 from kcompat.pipeline.intent import apply_intent, intended
 from kcompat.pipeline.verdict import keras_view, predict, tf_keras_view
-from kcompat.sources import RemoteError, as_path, configure, downloaded, is_local
+from kcompat.sources import RemoteError, as_path, configure, downloaded, is_local, is_remote
 
 LOADABLE = {"hdf5-model", "hdf5-weights", "hdf5-weights-v3", "keras-zip", "keras-dir", "saved-model",
             "tf-checkpoint", "json-config"}
@@ -64,7 +64,7 @@ def guarded_load(entry: ArtifactReport, predictions, config: RunConfig, env: Any
     from kcompat.pipeline.loadcheck import alternative_loaders, disagreements, load_findings
 
     artifact = entry.artifact
-    if path is not None and artifact.source is not None:  # the load needs the whole object: only now, privately
+    if path is not None and artifact.source is not None and is_remote(path):  # the load needs the whole object: only now
         remote = as_path(path)
         try:
             with downloaded(remote) as local:
