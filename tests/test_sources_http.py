@@ -55,3 +55,19 @@ def test_a_large_keras_over_http_costs_its_metadata_only(tmp_path):
     local = check_paths([str(big)], RunConfig(jobs=1))
     assert findings_by_name(report, f"{base}/big.keras") == findings_by_name(local, str(big))
     assert report.artifacts[0].artifact.weights == local.artifacts[0].artifact.weights != []
+
+
+def test_fix_takes_a_url_and_lists_the_same_changes(tmp_path):
+    import sys
+
+    from tests.helpers import run_cli
+
+    broken = ROOT / "fixtures" / "tf2.15" / "depthwise.h5"
+    local = run_cli("fix", str(broken), "--dry-run", "--python", sys.executable, cwd=tmp_path)
+    with range_http(broken.parent) as (base, _):
+        url = f"{base}/{broken.name}"
+        remote = run_cli("fix", url, "--dry-run", "--python", sys.executable, cwd=tmp_path)
+    assert remote.returncode == local.returncode == 0, remote.stderr
+    assert "groups=1 dropped" in local.stdout
+    assert remote.stdout.replace(url, str(broken)) == local.stdout
+    assert list(tmp_path.iterdir()) == []  # a dry run writes nothing here

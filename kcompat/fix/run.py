@@ -3,11 +3,13 @@ batch, keep the proven ones. The exit code is 0 only when every repaired copy is
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from pathlib import Path
 
 from kcompat.config import RunConfig
 from kcompat.fix.repair import CONVERT_SUFFIX, Repair, cleanup, default_output, place, plan
 from kcompat.model import Format, FixResult
+from kcompat.sources import as_path, downloaded, is_remote
 
 KERAS2 = (1, 2)
 
@@ -43,7 +45,27 @@ def _target(repair: Repair, output: str | None, many: bool, convert: str | None)
 
 def fix_paths(paths: list[str], config: RunConfig, env, output: str | None = None, dry_run: bool = False,
               convert: str | None = None, keep_unproven: bool = False, timeout_s: float = 120) -> list[FixResult]:
-    """Repair each path; the copies go to ``output`` (a file for one path, else a folder) or beside the inputs."""
+    """Repair each path; the copies go to ``output`` (a file for one path, else a folder) or beside the inputs.
+
+    A remote input (``s3://``, ``https://``, ``models:/``...) is repaired from a whole copy in a private
+    temporary folder; its repaired copy goes to ``output``, or to the working directory.
+    """
+    if not any(is_remote(p) for p in paths):
+        return fix_local(paths, config, env, output, dry_run, convert, keep_unproven, timeout_s)
+    with ExitStack() as stack:
+        local = [str(stack.enter_context(downloaded(as_path(p)))) if is_remote(p) else p for p in paths]
+        if output is None and len(paths) > 1:
+            output = "."
+        elif output is None:
+            output = "." if is_remote(paths[0]) else None
+        results = fix_local(local, config, env, output, dry_run, convert, keep_unproven, timeout_s)
+    for url, copy, result in zip(paths, local, results):
+        result.path = url if copy != url else result.path
+    return results
+
+
+def fix_local(paths: list[str], config: RunConfig, env, output: str | None, dry_run: bool, convert: str | None,
+              keep_unproven: bool, timeout_s: float) -> list[FixResult]:
     repairs = [plan(p, config, env, convert) for p in paths]
     try:
         pending = [r for r in repairs if r.result.status == "fixed"]
