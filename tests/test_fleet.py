@@ -97,3 +97,22 @@ def test_the_api_checks_one_artifact_and_many_on_any_executor():
         pooled = {e.artifact.path: e for e in check_many([str(FOLDER)], RunConfig(), executor=pool)}
     assert len(serial) > 40 and serial == pooled
     assert serial[str(FOLDER / "seq_compiled.keras")] == one
+
+
+def test_with_several_targets_each_line_holds_the_matrix_row_of_each_release(tmp_path):
+    folder = ROOT / "fixtures" / "tf2.12"
+    out, matrix = tmp_path / "fleet.jsonl", tmp_path / "matrix.json"
+    targets = ("--target", "keras==3.3.3", "--target", "latest")
+    fleet = run_cli("check", str(folder), *targets, "--no-report", "-o", f"jsonl={out}")
+    table = run_cli("matrix", str(folder), *targets, "--json", str(matrix))
+    assert fleet.returncode == 1 and table.returncode in (0, 1), fleet.stderr + table.stderr
+    expected = {m["path"]: m["rows"] for m in json.loads(matrix.read_text())["matrix"]}
+    got = {path: line["targets"] for path, line in lines(out).items()}
+    assert got == expected and len(got) > 20
+    breaks = sum(1 for rows in expected.values() if not any(c["ok"] for c in rows[0]["loaders"].values()))
+    loads = len(expected) - breaks
+    assert f"{loads:>7} / {breaks:<7} {rows_release(expected)}" in fleet.stdout, fleet.stdout
+
+
+def rows_release(matrix: dict) -> str:
+    return next(iter(matrix.values()))[0]["release"]

@@ -20,6 +20,7 @@ Dask ``distributed`` client's ``client.get_executor()``. Paths may be local or r
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Executor, as_completed
 from pathlib import Path
@@ -50,9 +51,29 @@ def check(path: str | Path | Artifact, config: RunConfig | None = None, env: Any
     return check_one(item, config, env, rules, tf_keras_view(env))
 
 
-def check_chunk(items: list[str | Artifact], config: RunConfig, env: Any) -> list[str]:
-    """What an executor runs: reports as JSON, which crosses processes and machines faster than pickles."""
-    return [check(item, config, env).model_dump_json() for item in items]
+def check_chunk(items: list[str | Artifact], config: RunConfig, env: Any, targets: tuple[str, ...] = ()) -> list[str]:
+    """What an executor runs: reports as JSON, which crosses processes and machines faster than pickles.
+
+    With ``targets`` (recorded release names), each line also holds the artifact's verdict under each.
+    """
+    out = []
+    for item in items:
+        entry = check(item, config, env)
+        if not targets:
+            out.append(entry.model_dump_json())
+            continue
+        rows = [row.model_dump(mode="json") for row in target_rows(entry.artifact, targets, config)]
+        out.append(json.dumps({"entry": entry.model_dump(mode="json"), "targets": rows}))
+    return out
+
+
+def target_rows(artifact: Artifact, targets: tuple[str, ...], config: RunConfig) -> list:
+    """The artifact's row of ``kcompat matrix`` under each recorded release (loader -> ok, codes)."""
+    from kcompat.pipeline.matrix import verdict_row
+    from kcompat.releases.store import environment
+
+    rules = selected_rules(config)
+    return [verdict_row(artifact, environment(name), name, config, rules) for name in targets]
 
 
 def expand_all(paths: Iterable[str]) -> tuple[list[Any], list[tuple[Any, str]]]:
@@ -77,14 +98,26 @@ def check_many(paths: Iterable[Any], config: RunConfig | None = None, executor: 
     ``paths`` are expanded like the command line's, unless ``expanded`` says they already are
     (as ``expand_all`` returns them).
     """
+    for entry, _ in check_targets(paths, config, executor, env, expanded):
+        yield entry
+
+
+def check_targets(paths: Iterable[Any], config: RunConfig | None = None, executor: Executor | None = None,
+                  env: Any = None, expanded: bool = False, targets: tuple[str, ...] = ()) -> Iterator[tuple[ArtifactReport, list]]:
+    """As ``check_many``, with each artifact's verdict rows under the recorded releases ``targets``."""
     config = config or RunConfig()
     items = list(paths) if expanded else expand_all(paths)[0]
     if executor is None:
         for item in items:
-            yield check(item, config, env)
+            entry = check(item, config, env)
+            yield entry, [row.model_dump(mode="json") for row in target_rows(entry.artifact, targets, config)] if targets else []
         return
-    futures = [executor.submit(check_chunk, [portable(i) for i in items[n:n + CHUNK]], config, env)
+    futures = [executor.submit(check_chunk, [portable(i) for i in items[n:n + CHUNK]], config, env, targets)
                for n in range(0, len(items), CHUNK)]
     for future in as_completed(futures):
         for text in future.result():
-            yield ArtifactReport.model_validate_json(text)
+            if not targets:
+                yield ArtifactReport.model_validate_json(text), []
+                continue
+            data = json.loads(text)
+            yield ArtifactReport.model_validate(data["entry"]), data["targets"]

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kcompat.api import check_many, expand_all
+from kcompat.api import check_targets, expand_all
 from kcompat.config import RunConfig
 from kcompat.model import Artifact, ArtifactReport, Severity
 from kcompat.report import jsonl
@@ -77,6 +77,7 @@ class Summary:
     bytes_fetched: int = 0
     object_bytes: int = 0
     rows: list[dict[str, Any]] | None = None  # one small row per artifact, for the fleet page; None: not kept
+    targets: dict[str, Counter] = field(default_factory=dict)  # release -> Counter(loads=, breaks=)
 
     def add(self, entry: dict[str, Any], resumed: bool) -> None:
         if resumed:
@@ -95,6 +96,9 @@ class Summary:
             self.failing += 1
         for row in entry.get("verdict") or []:
             self.verdicts[f"{row.get('loader')}: {'loads' if row.get('ok') else 'fails'}"] += 1
+        for row in entry.get("targets") or []:
+            loads = any(cell.get("ok") for cell in (row.get("loaders") or {}).values())
+            self.targets.setdefault(row["release"], Counter())["loads" if loads else "breaks"] += 1
         if self.rows is not None:
             self.rows.append(row_of(entry, resumed))
 
@@ -110,6 +114,9 @@ class Summary:
         if loaders:
             out.append("  verdict per loader (artifacts that load / fail):")
         out += [f"  {self.verdicts[f'{name}: loads']:>7} / {self.verdicts[f'{name}: fails']:<7} {name}" for name in loaders]
+        if self.targets:
+            out.append("  per target release (artifacts that some loader loads / that none does):")
+        out += [f"  {c['loads']:>7} / {c['breaks']:<7} {name}" for name, c in self.targets.items()]
         return out
 
 
@@ -136,7 +143,7 @@ def resumable(path: Path | None) -> dict[str, dict[str, Any]]:
 
 def run(paths: Iterable[str], config: RunConfig, env: Any = None, out: Path | None = None, resume: Path | None = None,
         executor: Executor | None = None, on_entry: Callable[[ArtifactReport], None] | None = None,
-        rows: bool = False) -> Summary:
+        rows: bool = False, targets: tuple[str, ...] = ()) -> Summary:
     """Check every artifact under ``paths``, skipping those ``resume`` has unchanged; stream to ``out``.
 
     ``rows``: keep a small row per artifact in the summary, for the fleet page.
@@ -159,11 +166,12 @@ def run(paths: Iterable[str], config: RunConfig, env: Any = None, out: Path | No
                     stream.write_line(earlier)
             else:
                 todo.append(item)
-        for entry in check_many(todo, config, executor=executor, env=env, expanded=True):
+        for entry, verdicts in check_targets(todo, config, executor=executor, env=env, expanded=True, targets=targets):
             data = entry.model_dump(mode="json")
+            data["targets"] = verdicts
             summary.add(data, resumed=False)
             if stream is not None:
-                stream.write(entry, stamps.get(entry.artifact.path) or stamp_of_source(entry))
+                stream.write(entry, stamps.get(entry.artifact.path) or stamp_of_source(entry), verdicts)
             if on_entry is not None:
                 on_entry(entry)
     finally:

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from kcompat.cli.common import UsageError
+from kcompat.cli.common import UsageError, resolve_targets
 
 
 def wanted(args: argparse.Namespace, outputs: list[tuple[str, Path]]) -> bool:
@@ -35,10 +35,13 @@ def run(args: argparse.Namespace, config: Any, outputs: list[tuple[str, Path]], 
     others = [(fmt, path) for fmt, path in outputs if fmt not in ("jsonl", "html")]
     collected: list = []
     jobs = config.jobs or (1 if config.load.enabled else default_jobs())
+    targets: tuple[str, ...] = ()
+    if len(config.target) > 1 or (config.target and resolve_targets(config.target[:1], warn=lambda t: None)[1:]):
+        targets = tuple(dict.fromkeys(name for _, name in resolve_targets(config.target, warn=lambda t: None)))
     try:
         with fleet.executor_for(args.dask, jobs) as executor:
             summary = fleet.run(args.paths, config, env=env, out=out, resume=resume, executor=executor,
-                                on_entry=collected.append if others else None, rows=bool(pages))
+                                on_entry=collected.append if others else None, rows=bool(pages), targets=targets)
     except RemoteError as exc:
         raise UsageError(f"{exc.cause}; {exc.fix}") from None
     except OSError as exc:

@@ -16,9 +16,11 @@ from typing import Any
 from kcompat.model import ArtifactReport, Report
 
 
-def line(entry: ArtifactReport, stamp: dict[str, Any] | None = None) -> str:
+def line(entry: ArtifactReport, stamp: dict[str, Any] | None = None, targets: list | None = None) -> str:
     data = entry.model_dump(mode="json")
     data["stamp"] = stamp or {}
+    if targets:
+        data["targets"] = targets  # with several --target: the artifact's row of `kcompat matrix` per release
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
@@ -34,8 +36,8 @@ class Stream:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.fh = path.open("a" if append else "w", encoding="utf-8")
 
-    def write(self, entry: ArtifactReport, stamp: dict[str, Any] | None) -> None:
-        self.fh.write(line(entry, stamp) + "\n")
+    def write(self, entry: ArtifactReport, stamp: dict[str, Any] | None, targets: list | None = None) -> None:
+        self.fh.write(line(entry, stamp, targets) + "\n")
         self.fh.flush()
 
     def write_line(self, data: dict[str, Any]) -> None:
