@@ -103,7 +103,8 @@ def test_with_several_targets_each_line_holds_the_matrix_row_of_each_release(tmp
     folder = ROOT / "fixtures" / "tf2.12"
     out, matrix = tmp_path / "fleet.jsonl", tmp_path / "matrix.json"
     targets = ("--target", "keras==3.3.3", "--target", "latest")
-    fleet = run_cli("check", str(folder), *targets, "--no-report", "-o", f"jsonl={out}")
+    page = tmp_path / "fleet.html"
+    fleet = run_cli("check", str(folder), *targets, "--no-report", "-o", f"jsonl={out}", "-o", f"html={page}")
     table = run_cli("matrix", str(folder), *targets, "--json", str(matrix))
     assert fleet.returncode == 1 and table.returncode in (0, 1), fleet.stderr + table.stderr
     expected = {m["path"]: m["rows"] for m in json.loads(matrix.read_text())["matrix"]}
@@ -112,6 +113,8 @@ def test_with_several_targets_each_line_holds_the_matrix_row_of_each_release(tmp
     breaks = sum(1 for rows in expected.values() if not any(c["ok"] for c in rows[0]["loaders"].values()))
     loads = len(expected) - breaks
     assert f"{loads:>7} / {breaks:<7} {rows_release(expected)}" in fleet.stdout, fleet.stdout
+    cells = f'<tr><td>{rows_release(expected)}</td><td class="num">{loads}</td><td class="num">{breaks}</td></tr>'
+    assert cells in page.read_text("utf-8")
 
 
 def rows_release(matrix: dict) -> str:

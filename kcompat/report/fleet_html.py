@@ -34,6 +34,7 @@ def render(summary: Any, title: str = "kcompat fleet") -> str:
     script = (TEMPLATES / "fleet.js").read_text("utf-8")
     digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
     csp = f"default-src 'none'; style-src 'unsafe-inline'; script-src 'sha256-{digest}'"  # offline, and only this script
+    targets = [{"release": name, "loads": c["loads"], "breaks": c["breaks"]} for name, c in summary.targets.items()]
     return _env().get_template("fleet.html.j2").render(
-        title=title, head=summary.lines()[0], total=len(rows), codes=codes, verdicts=verdicts, loaders=loaders,
+        title=title, head=summary.lines()[0], total=len(rows), codes=codes, verdicts=verdicts, loaders=loaders, targets=targets,
         rows=rows_json(rows), css=Markup((TEMPLATES / "fleet.css").read_text("utf-8")), script=Markup(script), csp=csp)
