@@ -89,3 +89,21 @@ def test_check_load_under_keras_backend_jax(tmp_path):
     assert loads[("jax/one-device", "keras")]["status"] == "ok"
     parallel = loads[("jax/data-parallel", "keras")]
     assert parallel["status"] == "ok" and parallel["num_replicas"] == 2 and parallel["agrees"] is True
+
+
+def test_trusted_lambdas_under_jax_and_tensorflow(tmp_path):
+    """With safe_mode off (a trusted file), a Lambda that reads `jnp` loads and fails at its first call
+    under both backends (KC505: Keras 3 gives a rebuilt lambda its own module's globals), while the
+    lambda `t * 2.0` runs under both with agreeing outputs."""
+    python = jax_python()
+    if python is None:
+        pytest.skip("no interpreter with keras and jax (set KCOMPAT_JAX_PYTHON)")
+    folder = ROOT / "fixtures" / "keras3.15-jax"
+    bound = run_backend_matrix(str(folder / "lambda_jnp.keras"), "keras-zip", python=python, unsafe=True,
+                               tensorflow_python=sys.executable, work_dir=str(tmp_path / "jnp"))
+    assert {(a.status, a.code, a.loaded) for a in bound.attempts} == {("error", "KC505", True)}
+    assert len(bound.attempts) == 6
+    plain = run_backend_matrix(str(folder / "lambda_plain.keras"), "keras-zip", python=python, unsafe=True,
+                               tensorflow_python=sys.executable, work_dir=str(tmp_path / "plain"))
+    assert all(a.status == "ok" for a in plain.attempts)
+    assert all(a.agrees for a in plain.attempts if a.note != "the reference")

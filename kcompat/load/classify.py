@@ -40,7 +40,12 @@ TABLE: tuple[Row, ...] = (
     Row(_r(r"Unknown optimizer|Could not interpret optimizer identifier"), "KC401"),
     Row(_r(r"Argument\(s\) not recognized|decay is deprecated|`decay` is no longer supported"), "KC402"),
     Row(_r(r"not a KerasSaveable subclass"), "KC404"),
+    # One backend's own module (a torch-compiled optimizer) before the general missing module.
+    Row(_r(r"parent module keras\.src\.backend\.(jax|torch|tensorflow|numpy)\.[\w.]+ cannot be imported"), "KC507"),
     Row(_r(r"parent module [\w.]+ cannot be imported"), "KC203"),
+    Row(_r(r"No module named '(torch|jax|flax)'"), "KC506"),  # a wrapper layer imports its framework
+    Row(_r(r"TFSMLayer is only currently supported with the TensorFlow backend"), "KC502"),
+    Row(_r(r"calling Lambda\.call\(\).*name '\w+' is not defined"), "KC505"),
     Row(_r(r"Could not locate class '(Sequential|Functional|Model)'"), "KC211", ("json-config",)),
     # A .keras from tf_keras names tf_keras.src.engine.* modules, which Keras 3 never imports.
     Row(_r(r"Could not locate class '(Sequential|Functional|Model)'"), "KC203", ("keras-zip", "keras-dir")),

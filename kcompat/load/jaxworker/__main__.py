@@ -24,14 +24,27 @@ import time
 import traceback
 
 
+def _input_specs(model) -> list[tuple[tuple, str]]:
+    try:
+        return [(tuple(t.shape), str(getattr(t, "dtype", "float32"))) for t in model.inputs]
+    except (AttributeError, ValueError):
+        # A Sequential that could not be built at load (a Lambda whose call fails) has no inputs yet:
+        # its config still names the InputLayer's shape.
+        layers = model.get_config().get("layers") or []
+        first = layers[0].get("config", {}) if layers else {}
+        shape = first.get("batch_shape") or first.get("batch_input_shape")
+        if not shape:
+            raise
+        return [(tuple(shape), str(first.get("dtype") or "float32"))]
+
+
 def _inputs(model, batch: int):
     import numpy as np
 
     rng = np.random.default_rng(0)
     out = []
-    for tensor in model.inputs:
-        shape = [batch] + [int(d) if d is not None else 4 for d in tuple(tensor.shape)[1:]]
-        dtype = str(getattr(tensor, "dtype", "float32"))
+    for shape_in, dtype in _input_specs(model):
+        shape = [batch] + [int(d) if d is not None else 4 for d in shape_in[1:]]
         if "int" in dtype:
             out.append(np.zeros(shape, dtype=dtype))
         else:
