@@ -110,3 +110,15 @@ def test_a_1gb_model_is_checked_by_fetching_under_2mb(s3, kind, tmp_path):
     assert len(here.artifacts[0].artifact.weights) >= 1
     assert findings_by_name(remote, f"s3://big/{local.name}") == findings_by_name(here, str(local))
     backend.delete_object("big", local.name)
+
+
+def test_a_prefix_downloads_whole_for_the_guarded_load_and_is_removed(corpus):
+    from kcompat.sources import as_path, downloaded
+    from tests.helpers import tree_digest
+
+    saved = ROOT / "fixtures" / "keras3.15-tf2.21" / "seq_compiled_export"
+    remote = as_path(f"{corpus}/keras3.15-tf2.21/seq_compiled_export")
+    with downloaded(remote) as local:
+        assert local.name == saved.name and tree_digest(local) == tree_digest(saved)
+        assert remote.meter.downloaded and remote.meter.bytes == sum(p.stat().st_size for p in saved.rglob("*") if p.is_file())
+    assert not local.exists()
