@@ -70,3 +70,14 @@ def test_the_target_config_key_sets_the_default(tmp_path):
     assert "target: recorded release keras3.3 " in proc.stdout
     shown = run_cli("config", cwd=tmp_path).stdout
     assert "keras==3.3.3" in shown
+
+
+def test_matrix_with_a_backend_target_judges_the_torch_only_optimizer_by_where_torch_runs(tmp_path):
+    # Observed in the reference environment: a .keras compiled under torch stores its optimizer as
+    # keras.src.backend.torch.optimizers.*, and compile=True fails where torch is not installed (KC507).
+    path = ROOT / "fixtures" / "keras3.15-torch" / "seq_compiled.keras"
+    proc = run_cli("matrix", str(path), "--target", "keras==3.15.1", "--target", "keras==3.15.1,backend=torch",
+                   "--isolated", cwd=tmp_path)
+    rows = {line.split()[0]: line.split() for line in proc.stdout.splitlines()[2:4]}
+    assert set(rows) == {"keras3.15", "keras3.15+torch"}
+    assert rows["keras3.15"][4:6] == ["✗", "KC507"] and rows["keras3.15+torch"][4] == "✓"

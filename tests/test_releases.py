@@ -123,3 +123,19 @@ def test_latest_and_names_and_former_profile_names():
 def test_an_unparseable_spec_is_a_spec_error(bad):
     with pytest.raises(spec.SpecError):
         spec.resolve(bad)
+
+
+def test_a_backend_clause_runs_the_release_with_keras_on_that_backend():
+    assert spec.resolve("keras==3.15.1,backend=jax").releases == ["keras3.15+jax"]
+    assert spec.resolve("keras>=3.14,backend=torch").releases == ["keras3.15+torch", "keras3.14+torch"]
+    assert spec.resolve("keras==3.15.1,backend=tensorflow").releases == ["keras3.15"]
+    env = store.environment("keras3.15+torch")
+    assert env.keras_backend == "torch" and "torch" in env.available_backends
+    assert env.versions == store.environment("keras3.15").versions
+    assert store.position("keras3.15+torch") == store.names().index("keras3.15")
+
+
+@pytest.mark.parametrize("bad", ["keras==3.15.1,backend=mxnet", "backend=jax", "keras==3.15.1,backend=jax,backend=torch"])
+def test_a_bad_backend_clause_is_a_spec_error(bad):
+    with pytest.raises(spec.SpecError):
+        spec.resolve(bad)

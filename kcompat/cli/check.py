@@ -79,12 +79,11 @@ def add_target_matrix(report, paths: list[str], config, env_info: dict) -> None:
     from kcompat.cli.common import resolve_targets
     from kcompat.pipeline.matrix import build_matrix
     from kcompat.releases.store import environment as release_environment
+    from kcompat.releases.store import position as store_position
     from kcompat.report import matrix as matrix_text
 
-    from kcompat.releases.store import names as recorded
-
     pairs = resolve_targets(config.target, warn=lambda text: None)  # warned once already
-    names = sorted(dict.fromkeys(name for _, name in pairs), key=recorded().index)
+    names = sorted(dict.fromkeys(name for _, name in pairs), key=store_position)
     report.targets = [{"spec": s, "release": n} for s, n in pairs]
     if len(names) < 2:
         return

@@ -34,7 +34,7 @@ def run_matrix(args: argparse.Namespace) -> int:
     config = settings.resolve(args).config
     specs = list(config.target)
     pairs = resolve_targets(specs) if specs else [("all", name) for name in store.names()]
-    names = sorted(dict.fromkeys(name for _, name in pairs), key=store.names().index)  # the table's order
+    names = sorted(dict.fromkeys(name for _, name in pairs), key=store.position)  # the table's order
     releases = [(name, store.environment(name)) for name in names]
     report = Report(tool_version=__version__, started_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
                     duration_s=0.0, fail_on=config.fail_on,

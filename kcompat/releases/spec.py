@@ -116,8 +116,29 @@ def describe(release: dict) -> str:
     return f"{release['name']} ({shown})"
 
 
+BACKEND = re.compile(r"^\s*backend\s*=\s*([A-Za-z]+)\s*$")
+
+
 def resolve(spec: str) -> Target:
-    """The recorded releases a spec stands for (the newest match first for a range)."""
+    """The recorded releases a spec stands for (the newest match first for a range).
+
+    A ``backend=jax`` (or ``torch``) clause runs Keras on that backend in each of them
+    (``keras==3.15.1,backend=jax`` -> ``keras3.15+jax``).
+    """
+    clauses = [c for c in spec.split(",") if not BACKEND.match(c)]
+    backends = [BACKEND.match(c).group(1).lower() for c in spec.split(",") if BACKEND.match(c)]
+    if not backends:
+        return _resolve(spec)
+    if len(backends) > 1 or backends[0] not in store.BACKENDS or not clauses:
+        raise SpecError(f"cannot parse target {spec!r}: backend= takes one of {', '.join(store.BACKENDS)}, after a "
+                        "release spec (keras==3.15.1,backend=jax)")
+    target = _resolve(",".join(clauses))
+    if backends[0] == "tensorflow":
+        return Target(spec, target.releases, target.warning)
+    return Target(spec, [f"{name}+{backends[0]}" for name in target.releases], target.warning)
+
+
+def _resolve(spec: str) -> Target:
     text = spec.strip()
     index = store.index()
     releases = index["releases"]

@@ -95,8 +95,36 @@ def _classes(rows: list[list]) -> list[KerasClass]:
     return out
 
 
-def environment(name: str) -> Environment:
-    """The ``Environment`` of a recorded release, as a live probe of it would give."""
+BACKENDS = ("tensorflow", "jax", "torch")
+
+
+def split_key(key: str) -> tuple[str, str | None]:
+    """``keras3.15+jax`` -> (``keras3.15``, ``jax``): a recorded release run with another Keras backend."""
+    name, _, backend = key.partition("+")
+    return name, backend or None
+
+
+def position(key: str) -> int:
+    """Where a release (with or without a backend) sits in the table order of ``kcompat targets``."""
+    return names().index(split_key(key)[0])
+
+
+def environment(key: str) -> Environment:
+    """The ``Environment`` of a recorded release, as a live probe of it would give.
+
+    ``NAME+BACKEND`` is that release with Keras running on BACKEND (KERAS_BACKEND), installed there.
+    """
+    name, backend = split_key(key)
+    env = _environment(name)
+    if backend is None:
+        return env
+    if backend not in BACKENDS:
+        raise ReleaseError(f"no Keras backend {backend!r}; one of {', '.join(BACKENDS)}")
+    available = sorted(set(env.available_backends or ["tensorflow"]) | {backend})
+    return env.model_copy(update={"keras_backend": backend, "available_backends": available, "release": key})
+
+
+def _environment(name: str) -> Environment:
     data = record(name)
     fields = dict(data["fields"])
     fields.update({f: _classes(data["rows"][f]) for f in ROW_FIELDS})
