@@ -33,6 +33,7 @@ class Meter:
         self.blocks: dict[tuple[str, int], bytes] = {}
         self.infos: dict[str, dict] = {}
         self.spans: dict[tuple[str, int, int], bytes] = {}  # small exact reads, kept apart from the blocks
+        self.listed: set[str] = set()  # folders whose every entry is in infos
         self.cached = 0
 
     def keep(self, key: tuple[str, int], data: bytes) -> None:
@@ -140,7 +141,7 @@ class RemotePath:
     def fresh(self) -> RemotePath:
         """The same path with its own meter: each artifact of a listed prefix is counted alone."""
         meter = Meter()
-        meter.infos = dict(self.meter.infos)
+        meter.infos, meter.listed = dict(self.meter.infos), set(self.meter.listed)
         return self.at(self.path, meter)
 
     # -- what is there
@@ -158,6 +159,11 @@ class RemotePath:
     def info(self) -> dict | None:
         """The object's listing entry (size, type, ETag...), or None if nothing is there."""
         if self.path not in self.meter.infos:
+            parent = self.meter.infos.get(posixpath.dirname(self.path))
+            if parent and parent.get("type") == "directory" and posixpath.dirname(self.path) not in self.meter.listed:
+                self.parent.iterdir()  # a folder met in a listing: one more listing answers for all its files
+                self.meter.infos.setdefault(self.path, None)
+                return self.meter.infos[self.path]
             try:
                 self.meter.infos[self.path] = self.call(self.fs.info, self.path)
             except FileNotFoundError:
@@ -186,6 +192,7 @@ class RemotePath:
     def iterdir(self) -> list[RemotePath]:
         entries = self.call(self.fs.ls, self.path, detail=True)
         self.meter.requests += 1
+        self.meter.listed.add(self.path)
         children = []
         for entry in entries:
             name = entry["name"].rstrip("/")
