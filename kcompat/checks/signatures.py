@@ -93,10 +93,27 @@ def optimizer_slots_savedmodel(artifact: Artifact, env) -> Iterator[Hit]:
         return
     yield Hit(
         f"the object graph carries {facts.slot_variable_count} optimizer slot variables of a legacy Keras optimizer "
-        "(object 'optimizer'); tf.saved_model.load restores them as plain objects (they are not needed for "
-        "inference). TF 2.6-era runtimes failed here with \"'_UserObject' object has no attribute 'add_slot'\" "
-        "(tensorflow/tensorflow#52370); TF 2.12 and 2.21 load this file",
+        "(object 'optimizer'); they are not needed for inference. tf.saved_model.load restores them through a "
+        "Keras 2 optimizer: TF 2.12-2.15 have one inside, later TF only with tf_keras installed (KC607 where it "
+        "is not)",
         location="saved_model.pb:object_graph_def",
         fix=("Save an inference-only copy without the optimizer: under the producing Keras, "
              "model.save(path, include_optimizer=False)"),
         evidence={"slot_variables": facts.slot_variable_count}, key="slots")
+
+
+def savedmodel_slots_need_tf_keras(artifact: Artifact, env) -> Iterator[Hit]:
+    facts = saved_model_facts(artifact)
+    tf = env.tensorflow_major_minor
+    if facts is None or not facts.slot_variable_count or tf is None or tf < (2, 16) or env.versions.get("tf_keras"):
+        return
+    yield Hit(
+        f"the object graph carries {facts.slot_variable_count} slot variables of a legacy Keras 2 optimizer; "
+        f"TensorFlow {env.versions.get('tensorflow')} has no Keras 2 inside and tf_keras is not installed, so "
+        "tf.saved_model.load revives the optimizer as a plain object and fails restoring its slots with "
+        "\"'_UserObject' object has no attribute 'add_slot'\"",
+        location="saved_model.pb:object_graph_def",
+        fix=("pip install tf_keras (the version matching TensorFlow) in the serving environment; or save an "
+             "inference-only copy under the producing Keras: model.save(path, include_optimizer=False)"),
+        evidence={"slot_variables": facts.slot_variable_count, "tensorflow": env.versions.get("tensorflow")},
+        key="slots-no-tf-keras")
