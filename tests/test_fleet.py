@@ -12,7 +12,7 @@ from kcompat.api import check, check_many
 from kcompat.artifacts.detect import MODEL_SUFFIXES
 from kcompat.config import RunConfig
 from tests.helpers import ROOT, run_cli
-from tests.servers import moto_s3, ranged_bytes, recorded
+from tests.servers import moto_s3, recorded
 
 pytestmark = pytest.mark.remote
 
