@@ -195,6 +195,23 @@ OBSERVED = [
     # keras_compile of derived/empty_model.h5 and derived/lfs_pointer/model.h5: h5py's words for "not HDF5"
     ("Unable to synchronously open file (file signature not found)", "OSError", "empty", "KC112"),
     ("Unable to synchronously open file (file signature not found)", "OSError", "lfs-pointer", "KC101"),
+    # keras.saving.load_model(keras3.15-torch/seq_compiled.keras), compile=True, reference env (no torch)
+    (
+        "Could not deserialize class 'Adam' because its parent module keras.src.backend.torch.optimizers.torch_adam "
+        "cannot be imported. Full object config: {'module': 'keras.src.backend.torch.optimizers.torch_",
+        "TypeError", "keras-zip", "KC507",
+    ),
+    # keras.saving.load_model(keras3.15-torch/torch_module_wrapper.keras), reference env (no torch)
+    ("No module named 'torch'", "ModuleNotFoundError", "keras-zip", "KC506"),
+    # keras.layers.TFSMLayer(tf2.12/seq_compiled_savedmodel) with KERAS_BACKEND=jax
+    ("The TFSMLayer is only currently supported with the TensorFlow backend.", "NotImplementedError", "saved-model",
+     "KC502"),
+    # model(x) after keras.saving.load_model(keras3.15-jax/lambda_jnp.keras, safe_mode=False), TF backend
+    (
+        "Exception encountered when calling Lambda.call().\n\n\x1b[1mname 'jnp' is not defined\x1b[0m\n\nArguments "
+        "received by Lambda.call():\n  • inputs=tf.Tensor(shape=(1, 4), dtype=float32)\n  • mask=None\n  • training=None",
+        "NameError", "keras-zip", "KC505",
+    ),
 ]
 
 

@@ -8,7 +8,7 @@ import textwrap
 
 import pytest
 
-from kcompat.env import get_environment
+from kcompat.env import PROBE_VERSION, get_environment
 from tests.helpers import ROOT
 
 PROBE_DIR = ROOT / "kcompat" / "env" / "probe_script"
@@ -109,7 +109,7 @@ def test_a_check_that_does_not_raise_or_tests_no_argument_gives_nothing(accepted
 @pytest.mark.slow
 def test_a_real_probe_records_the_release_facts():
     env = get_environment(refresh=True)
-    assert env.probe_version == "2"
+    assert env.probe_version == PROBE_VERSION == "3"
     assert env.find_class("Attention", "layer").accepted["score_mode"] == ["dot", "concat"]
     assert env.find_class("Conv2D", "layer").accepted["data_format"] == ["channels_first", "channels_last"]
     add = env.find_op("Add", "keras.src.ops.numpy")
@@ -118,6 +118,7 @@ def test_a_real_probe_records_the_release_facts():
     assert adam.slots and any(s.endswith("w_momentum") for s in adam.slots)
     keras = env.loaders["keras"]
     assert keras.keras_ext_writes == "zip" and keras.h5_safe_mode is True
+    assert keras.h5_honours_compile_false is True  # Keras 3.3 and later pass compile on to the .h5 loader
     assert keras.keras_zip_weight_paths[0].startswith("layers/conv2d/vars/")
     assert keras.savedmodel_plain.startswith("ValueError")  # Keras 3 load_model refuses a SavedModel
     assert env.loaders["tf_keras"].savedmodel_plain == "ok"
