@@ -18,6 +18,8 @@ MODEL = str(ROOT / "fixtures" / "tf2.15" / "seq_compiled.h5")
     (["--loader", "kerass"], "--loader: unknown name(s) 'kerass'"),
     (["--strategy", "mirored"], "--strategy: unknown name(s) 'mirored'"),
     (["--profile", "no_such_profile_kc"], "--profile no_such_profile_kc"),
+    (["--artifact-timeout", "-1"], "--artifact-timeout: Input should be greater than or equal to 0"),
+    (["--remote-timeout", "-1"], "--remote-timeout: Input should be greater than 0"),
 ])
 def test_a_bad_argument_is_a_usage_error(args, says):
     proc = subprocess.run([sys.executable, "-m", "kcompat", "check", MODEL, "--no-report", *args],

@@ -11,6 +11,8 @@ import os
 import sys
 from collections.abc import Sequence
 
+from pydantic import ValidationError
+
 from kcompat import __version__
 from kcompat.cli.baseline import add_baseline_parser, run_baseline
 from kcompat.cli.check import run_check
@@ -73,6 +75,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return COMMANDS[args.command](args)
     except (UsageError, ConfigError) as exc:
         print(f"kcompat: error: {exc}", file=sys.stderr)
+        return 2
+    except ValidationError as exc:  # a flag's value the typed config refuses (--artifact-timeout -1)
+        first = exc.errors()[0]
+        where = f"--{str(first['loc'][-1]).replace('_', '-')}" if first["loc"] else exc.title
+        print(f"kcompat: error: {where}: {first['msg']}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 2
