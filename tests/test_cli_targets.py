@@ -55,10 +55,14 @@ def test_matrix_over_every_release_by_default(tmp_path):
 
 
 def test_check_with_several_targets_adds_the_matrix_and_gates_on_each(tmp_path):
-    proc = run_cli("check", str(K3_KERAS), "--no-report", "--isolated", "--target", "keras>=3.13", cwd=tmp_path)
+    keras33 = ROOT / "fixtures" / "keras3.3-tf2.16" / "seq_compiled.keras"
+    proc = run_cli("check", str(keras33), "--no-report", "--isolated", "--target", "keras>=3.13", cwd=tmp_path)
     assert proc.returncode == 0, proc.stdout
     assert "target: recorded release keras3.15 " in proc.stdout  # the newest of the range is the check's own
     assert "keras3.13" in proc.stdout and "keras3.14" in proc.stdout  # the matrix rows
+    # A Keras 3.15 file fails in Keras 3.13 (its initializers carry input_axes; a real 3.13.2 load agrees)
+    newer = run_cli("check", str(K3_KERAS), "--no-report", "--isolated", "--target", "keras>=3.13", cwd=tmp_path)
+    assert newer.returncode == 1 and "KC304" in newer.stdout
     failing = run_cli("check", str(K3_KERAS), "--no-report", "--isolated", "--target", "latest",
                       "--target", "tf2.15", cwd=tmp_path)
     assert failing.returncode == 1

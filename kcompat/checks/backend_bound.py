@@ -59,6 +59,11 @@ def lambda_globals(artifact: Artifact, env: Environment) -> Iterator[Hit]:
             modules = ", ".join(sorted({m for m, _ in bound.values()}))
             tail = (f"; and its code calls {modules}, which runs on the {' / '.join(backends)} backend only"
                     + (f" (the target runs Keras on {target})" if target not in backends else ""))
+        unbuilt = _weighted_after(artifact, layer)
+        if unbuilt:
+            tail += (f"; in this .h5 the Sequential is rebuilt by calling its layers on a symbolic input, the Lambda's "
+                     f"call fails there, the build stops before '{unbuilt[0]}', and loading the weights fails with "
+                     "'Layer count mismatch when loading weights from file'")
         yield Hit(f"Lambda '{layer.name}' reads the global name(s) {named}: Keras 3 rebuilds a saved lambda with the "
                   "globals of keras.src.utils.python_utils, where they are not defined, so calling the layer raises "
                   f"NameError: name '{missing[0]}' is not defined under every backend, even with safe_mode=False"
@@ -69,8 +74,24 @@ def lambda_globals(artifact: Artifact, env: Environment) -> Iterator[Hit]:
                       "keras.layers.Lambda(fn)), then model.load_weights(path); a registered function is found by "
                       "name when the loading script has imported it",
                   evidence={"globals": missing, "modules": {n: m for n, (m, _) in bound.items()},
-                            "backends": backends, "target_backend": target},
+                            "backends": backends, "target_backend": target,
+                            **({"breaks": ["keras", "keras-nocompile"], "unbuilt": unbuilt} if unbuilt else {})},
                   key=layer.path)
+
+
+def _weighted_after(artifact: Artifact, layer) -> list[str]:
+    """Top-level layers with weights after this Lambda in a legacy .h5 Sequential.
+
+    Keras 3's Sequential.build stops quietly at a layer whose symbolic call fails, so those layers
+    stay unbuilt and the .h5 weights no longer fit (seen in Keras 3.6 and 3.9 with JAX-written files).
+    """
+    if artifact.format is not Format.hdf5_model or artifact.model_class != "Sequential":
+        return []
+    top = [item for item in artifact.layers if "/" not in item.path]
+    if layer not in top:
+        return []
+    weighted = {w.name.split("/", 1)[0] for w in artifact.weights}
+    return [item.name for item in top[top.index(layer) + 1:] if item.name in weighted]
 
 
 # Wrapper layer -> (backends it runs under, the distribution it imports).
