@@ -14,7 +14,7 @@ from kcompat.config import RunConfig
 from kcompat.model import Artifact, Matrix, MatrixRow
 from kcompat.pipeline.engine import run_rules, selected_rules
 from kcompat.pipeline.runner import expand, source_for
-from kcompat.pipeline.verdict import LOADERS, keras_view, predict, tf_keras_view
+from kcompat.pipeline.verdict import LOADERS, judge, tf_keras_view
 
 LINES = (  # release-name prefix, what the summary calls it, the distribution whose version it shows
     ("tf2.", "TF (bundled Keras 2)", "tensorflow"),
@@ -32,12 +32,8 @@ def line_of(release: str) -> tuple[str, str] | None:
 
 def verdict_row(artifact: Artifact, env: Any, name: str, config: RunConfig, rules: list) -> MatrixRow:
     findings, _ = run_rules(artifact, env, config, rules)
-    view = tf_keras_view(env)
-    tf_keras_findings = run_rules(artifact, view, config, rules)[0] if view is not None else None
-    keras_env = keras_view(env)  # where the target's own Keras is tf_keras, the keras loaders are Keras 3's
-    keras_findings = run_rules(artifact, keras_env, config, rules)[0] if keras_env is not None else findings
-    cells = {p.loader: {"ok": p.ok, "codes": p.codes}
-             for p in predict(artifact, keras_findings, tf_keras_findings, keras_env or env)}
+    predictions, _ = judge(artifact, findings, env, tf_keras_view(env), config, rules)
+    cells = {p.loader: {"ok": p.ok, "codes": p.codes} for p in predictions}
     if not cells and any(f.severity.value == "error" for f in findings):
         # No loader applies (a checkpoint, a weights-only file, a broken copy): every loader fails.
         first = next(f.code for f in findings if f.severity.value == "error")

@@ -17,7 +17,7 @@ from kcompat.pipeline.parallel import check_all, default_jobs
 from kcompat.pipeline.engine import env_missing, run_rules, selected_rules, sort_findings
 from kcompat.model import Artifact, ArtifactReport, Format, Problem, Report, Skipped, safe_text, scrub
 from kcompat.pipeline.intent import apply_intent, intended
-from kcompat.pipeline.verdict import keras_view, predict, tf_keras_view
+from kcompat.pipeline.verdict import judge, tf_keras_view
 from kcompat.sources import RemoteError, as_path, configure, downloaded, is_local, is_remote
 
 LOADABLE = {"hdf5-model", "hdf5-weights", "hdf5-weights-v3", "keras-zip", "keras-dir", "saved-model",
@@ -136,10 +136,9 @@ def check_one(item: Path | Artifact, config: RunConfig, env: Any, rules: list, t
             findings, skipped = run_rules(artifact, env, config, rules)
             if skipped:
                 artifact.notes["skipped_rules"] = skipped
-            tf_keras_findings = run_rules(artifact, tf_keras_env, config, rules)[0] if tf_keras_env else None
-            view = keras_view(env)  # where the target's own Keras is tf_keras, the keras loaders are Keras 3's
-            keras_findings = run_rules(artifact, view, config, rules)[0] if view is not None else findings
-            predictions = predict(artifact, keras_findings, tf_keras_findings, view or env) if not env_missing(env) else []
+            predictions, tf_keras_findings = judge(artifact, findings, env, tf_keras_env, config, rules)
+            if env_missing(env):
+                predictions = []
             meant = intended(artifact, config.load.loaders)
             if meant == ("tf_keras",) and tf_keras_findings is not None:
                 findings = tf_keras_findings  # judged only by tf_keras: its view of the environment speaks

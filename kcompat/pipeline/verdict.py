@@ -15,6 +15,7 @@ from kcompat.catalog import Rule, load_catalog
 from kcompat.checks._resolve import framework
 from kcompat.checks.loaders import compiles_anyway
 from kcompat.model import Artifact, Finding, Format, Severity
+from kcompat.pipeline.engine import run_rules
 
 LOADERS = ("keras", "keras-nocompile", "tf_keras", "tf_saved_model", "tfsmlayer")
 APPLICABLE = {
@@ -82,3 +83,17 @@ def predict(artifact: Artifact, findings: list[Finding], tf_keras_findings: list
         codes = list(dict.fromkeys(f.code for f in pool if wanted & set(breaks(f, catalog))))
         out.append(Prediction(loader=loader, ok=not codes, codes=codes))
     return out
+
+
+def judge(artifact: Artifact, findings: list[Finding], env: Any, tf_keras_env: Any, config: Any,
+          rules: list) -> tuple[list[Prediction], list[Finding] | None]:
+    """The verdict per loader, and the findings as tf_keras sees the file (None without tf_keras).
+
+    ``findings`` are the rules run against ``env``; each loader that sees another Keras than the
+    target's own (tf_keras beside Keras 3, or Keras 3 beside a TF_USE_LEGACY_KERAS target) is judged
+    by the rules run again against its view of the environment.
+    """
+    tf_keras_findings = run_rules(artifact, tf_keras_env, config, rules)[0] if tf_keras_env else None
+    view = keras_view(env)
+    keras_findings = run_rules(artifact, view, config, rules)[0] if view is not None else findings
+    return predict(artifact, keras_findings, tf_keras_findings, view or env), tf_keras_findings
