@@ -13,12 +13,11 @@ import gzip
 import json
 from pathlib import Path
 
-DATA = Path(__file__).resolve().parent / "data"
+from kcompat.releases import store
+from kcompat.releases.store import COLUMNS, DATA, ROW_FIELDS
+
 FORMAT = 1
 BASE = "keras3.15"  # the reference stack: the release the others differ least from, on average
-COLUMNS = ("kind", "name", "module", "qualname", "registered_name", "obj_type", "params", "var_kwargs",
-           "base_params", "api_names", "framework", "accepted", "slots")
-ROW_FIELDS = ("keras_classes", "tf_keras_classes", "keras_ops", "custom_objects")
 DROPPED = ("probe_seconds", "fingerprint", "source", "cache_path", "python_executable")
 
 
@@ -109,28 +108,19 @@ def pack(records: Path, failed: dict[str, str], out: Path = DATA) -> list[Path]:
     return written
 
 
-def unpack(records: Path, data: Path = DATA) -> list[str]:
+def unpack(records: Path) -> list[str]:
     """Write a record for each shipped release that ``records`` lacks, from the shipped files.
 
     ``compact`` keeps every field it does not drop, so the record it gives back packs to the same
     bytes: a rebuild of some releases can keep the others without their original records.
     """
-    index = json.loads((data / "index.json").read_text(encoding="utf-8"))
-    with gzip.open(data / "base.json.gz", "rt", encoding="utf-8") as fh:
-        base = json.load(fh)
     records.mkdir(parents=True, exist_ok=True)
     written = []
-    for entry in index["releases"]:
+    for entry in store.index()["releases"]:
         path = records / f"{entry['name']}.json.gz"
         if path.exists():
             continue
-        packed = base
-        if entry["name"] != index["base"]:
-            with gzip.open(data / f"{entry['name']}.delta.json.gz", "rt", encoding="utf-8") as fh:
-                diff = json.load(fh)
-            rows = {f: [base["rows"][f][i] for i in diff["rows"][f]["keep"]] + diff["rows"][f]["add"] for f in ROW_FIELDS}
-            ops = {k: v for k, v in base["ops"].items() if k not in set(diff["ops"]["drop"])} | diff["ops"]["set"]
-            packed = {"fields": diff["fields"], "rows": rows, "ops": ops}
+        packed = store.record(entry["name"])
         snapshot = dict(packed["fields"])
         snapshot.update({f: [dict(zip(COLUMNS, row)) for row in packed["rows"][f]] for f in ROW_FIELDS})
         snapshot["ops"] = packed["ops"]
@@ -140,4 +130,3 @@ def unpack(records: Path, data: Path = DATA) -> list[str]:
             json.dump(record, fh)
         written.append(entry["name"])
     return written
-

@@ -125,8 +125,9 @@ def resolve(spec: str) -> Target:
     A ``backend=jax`` (or ``torch``) clause runs Keras on that backend in each of them
     (``keras==3.15.1,backend=jax`` -> ``keras3.15+jax``).
     """
-    clauses = [c for c in spec.split(",") if not BACKEND.match(c)]
-    backends = [BACKEND.match(c).group(1).lower() for c in spec.split(",") if BACKEND.match(c)]
+    parts = [(part, BACKEND.match(part)) for part in spec.split(",")]
+    clauses = [part for part, backend in parts if not backend]
+    backends = [backend.group(1).lower() for _, backend in parts if backend]
     if not backends:
         return _resolve(spec)
     if len(backends) > 1 or backends[0] not in store.BACKENDS or not clauses:

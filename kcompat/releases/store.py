@@ -10,9 +10,16 @@ from __future__ import annotations
 import gzip
 import json
 from functools import lru_cache
+from pathlib import Path
 
 from kcompat.env.model import TRACKED_DISTRIBUTIONS, Device, Environment, KerasClass, LoaderFacts
-from kcompat.releases.pack import COLUMNS, DATA, ROW_FIELDS
+
+
+DATA = Path(__file__).resolve().parent / "data"
+# A Keras class is one row of these columns; these snapshot fields hold rows (kcompat/releases/pack.py).
+COLUMNS = ("kind", "name", "module", "qualname", "registered_name", "obj_type", "params", "var_kwargs",
+           "base_params", "api_names", "framework", "accepted", "slots")
+ROW_FIELDS = ("keras_classes", "tf_keras_classes", "keras_ops", "custom_objects")
 
 
 class ReleaseError(ValueError):
