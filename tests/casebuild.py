@@ -76,6 +76,12 @@ def write_h5(path: Path, spec: dict[str, Any]) -> None:
             g = f.require_group(group)
             for key, value in attrs.items():
                 g.attrs[key] = value
+        eoa = h5py.h5g.get_objinfo(f.id, spec["eoa"].encode()).objno[0] if "eoa" in spec else None
+    if eoa is not None:  # the superblock (v0, as h5py writes it) ends the address space where that object starts
+        data = bytearray(path.read_bytes())
+        at = 24 + 2 * data[13]
+        data[at : at + data[13]] = eoa.to_bytes(data[13], "little")
+        path.write_bytes(bytes(data))
 
 
 def write_keras_zip(path: Path, spec: dict[str, Any], folder: Path) -> None:

@@ -48,6 +48,8 @@ def read_hdf5_file(artifact: Artifact, path: Path) -> None:
             read_hdf5(scratch, h5meta.open_hdf5(f))
     except RemoteError:
         raise
+    except h5meta.Truncated as exc:  # refused by libhdf5 whatever reads it; no need to ask h5py
+        artifact.problems.append(Problem(kind="hdf5-corrupt", detail=str(exc)))
     except Exception as exc:  # noqa: BLE001 - Unsupported, or a damaged file: h5py decides
         from kcompat.artifacts.h5isolate import read_isolated
 

@@ -14,7 +14,7 @@ import zipfile
 from pathlib import Path
 
 from kcompat.artifacts import reader_error
-from kcompat.artifacts.hdf5 import fill_weights, read_hdf5
+from kcompat.artifacts.hdf5 import corrupt_detail, fill_weights, read_hdf5
 from kcompat.model import Artifact, Problem
 
 
@@ -25,7 +25,7 @@ def read_hdf5_h5py(artifact: Artifact, path: Path) -> None:
         with h5py.File(path, "r") as handle:
             read_hdf5(artifact, handle)
     except (OSError, RuntimeError, KeyError) as exc:  # what h5py raises on damaged files
-        artifact.problems.append(Problem(kind="hdf5-corrupt", detail=f"{type(exc).__name__}: {exc}"[:400]))
+        artifact.problems.append(Problem(kind="hdf5-corrupt", detail=corrupt_detail(exc)))
 
 
 def read_weights_h5py(artifact: Artifact, path: Path) -> None:

@@ -7,14 +7,16 @@ The functions here take an open file of either kcompat.artifacts.h5meta (the fas
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
-from kcompat.artifacts.h5meta import is_dataset, is_group
+from kcompat.artifacts.h5meta import PastEOA, is_dataset, is_group
 from kcompat.artifacts.keras_config import apply_model_config, collect_objects, training_config
 from kcompat.model import Artifact, Format, Problem, Weight
 
 MAX_ATTR_BYTES = 64 * 1024 * 1024
 MAX_DATASETS = 200_000
+MAX_DEPTH = 64
 
 
 def text_attr(attrs, key: str) -> tuple[str | None, str | None]:
@@ -46,15 +48,50 @@ def json_attr(artifact: Artifact, attrs, key: str) -> Any:
         return None
 
 
-def inventory(group: Any, artifact: Artifact) -> list[Weight]:
+# An object libhdf5 cannot open stops h5py's visititems (RuntimeError) and fails its lookup (KeyError);
+# h5meta raises PastEOA for the one such damage it recognises, and gives every other kind to h5py.
+UNOPENABLE = (PastEOA, KeyError, RuntimeError)
+
+
+def inventory(group: Any, artifact: Artifact, prefix: str = "") -> list[Weight]:
+    """The datasets below ``group`` (``prefix``: its path in the file, for the problems)."""
     weights: list[Weight] = []
 
     def visit(name: str, obj: Any) -> None:
         if is_dataset(obj) and len(weights) < MAX_DATASETS:
             weights.append(Weight(name=name, shape=list(obj.shape or ()), dtype=str(obj.dtype)))
 
-    group.visititems(visit)
+    try:
+        group.visititems(visit)
+    except UNOPENABLE:
+        # libhdf5 refuses only the damaged objects: walk again, noting each one that does not open, as a
+        # loader that opens them meets it and one that never opens them (compile=False) does not.
+        weights.clear()
+        walk(group, "", visit, artifact, prefix, 0)
     return weights
+
+
+def walk(group: Any, path: str, visit: Callable[[str, Any], None], artifact: Artifact, prefix: str, depth: int) -> None:
+    for name in group.keys():
+        try:
+            obj = group[name]
+        except UNOPENABLE as exc:
+            eoa = isinstance(exc, PastEOA) or "exceeds EOA" in str(exc)
+            artifact.problems.append(Problem(
+                kind="hdf5-object-unreadable", member=f"{prefix}{path}{name}",
+                detail="it lies past the end of the address space the superblock declares (libhdf5: actual len "
+                       "exceeds EOA)" if eoa else f"{type(exc).__name__}: {exc}"[:300]))
+            continue
+        visit(path + name, obj)
+        if is_group(obj) and depth < MAX_DEPTH:
+            walk(obj, f"{path}{name}/", visit, artifact, prefix, depth + 1)
+
+
+def corrupt_detail(exc: Exception) -> str:
+    """What h5py says of a file it cannot open; for a truncated file, libhdf5's own words, as h5meta gives them."""
+    text = str(exc)
+    start = text.find("(truncated file: ")
+    return text[start + 1 : text.index(")", start)] if start >= 0 and ")" in text[start:] else f"{type(exc).__name__}: {text}"[:400]
 
 
 def fill_weights(artifact: Artifact, handle) -> None:
@@ -93,14 +130,18 @@ def read_hdf5(artifact: Artifact, handle: Any) -> None:
         artifact.training = training_config(training)
         collect_objects(training, "training_config", artifact.objects)
     if "model_weights" in handle:
-        artifact.weights = inventory(handle["model_weights"], artifact)
+        artifact.weights = inventory(handle["model_weights"], artifact, "model_weights/")
     elif artifact.format in (Format.hdf5_weights, Format.hdf5_weights_v3):
         artifact.weights = inventory(handle, artifact)
         if artifact.format is Format.hdf5_weights_v3:
             artifact.weights = [w for w in artifact.weights if not w.name.startswith("optimizer/")]
-    optimizer = handle.get("optimizer_weights") or handle.get("optimizer")
+    name = "optimizer_weights" if handle.get("optimizer_weights") else "optimizer"
+    optimizer = handle.get(name)
     if is_group(optimizer):
-        artifact.optimizer_weight_count = len(inventory(optimizer, artifact))
+        unreadable = len(artifact.problems)
+        count = len(inventory(optimizer, artifact, f"{name}/"))
+        # a state with objects nobody can open has no count to compare
+        artifact.optimizer_weight_count = count if len(artifact.problems) == unreadable else None
     if "layer_names" in attrs:
         artifact.notes["layer_names"] = [
             n.decode() if isinstance(n, bytes) else str(n) for n in attrs["layer_names"]

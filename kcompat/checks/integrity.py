@@ -40,6 +40,17 @@ def hdf5_corrupt(artifact: Artifact, env) -> Iterator[Hit]:
                 "delete any stale copy in ~/.keras/models.",
             evidence={"detail": problem.detail},
         )
+    # an object libhdf5 refuses is met by every loader, unless it is the legacy optimizer state (KC406)
+    for problem in _problems(artifact, "hdf5-object-unreadable"):
+        if (problem.member or "").startswith("optimizer_weights/"):
+            continue
+        yield Hit(
+            f"HDF5 object {problem.member} cannot be opened: {problem.detail}",
+            location=problem.member,
+            fix="Re-download or re-copy the file and compare its size and checksum with the source; "
+                "delete any stale copy in ~/.keras/models.",
+            evidence={"detail": problem.detail},
+        )
 
 
 def zip_corrupt(artifact: Artifact, env) -> Iterator[Hit]:

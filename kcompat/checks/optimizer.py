@@ -318,3 +318,23 @@ def optimizer_variable_count(artifact: Artifact, env) -> Iterator[Hit]:
              "Keras version that saved the file."),
         evidence={"saved": saved, "expected": expected, "trainable": trainable, "optimizer": name},
         key="optimizer-variables")
+
+
+# --- KC406 ----------------------------------------------------------------------------------------
+
+def optimizer_state_unreadable(artifact: Artifact, env) -> Iterator[Hit]:
+    """Legacy .h5 optimizer state that libhdf5 will not open: only a compiling load reads it, after
+    compile_args_from_training_config (Keras 2 and 3 alike: load_optimizer_weights_from_hdf5_group)."""
+    if artifact.format is not Format.hdf5_model or artifact.training is None:
+        return
+    damaged = [p for p in artifact.problems
+               if p.kind == "hdf5-object-unreadable" and (p.member or "").startswith("optimizer_weights/")]
+    if damaged:
+        first = damaged[0]
+        yield Hit(
+            f"{len(damaged)} object(s) of the saved optimizer state cannot be opened, {first.member} first: "
+            f"{first.detail}; load_model(compile=True) fails when it restores the optimizer, compile=False loads",
+            location=first.member,
+            fix=COMPILE_FALSE + "\n# the optimizer state is lost; re-download the file to keep it",
+            evidence={"objects": [p.member for p in damaged]},
+        )

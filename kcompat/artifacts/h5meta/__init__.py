@@ -22,14 +22,15 @@ import struct
 from collections.abc import Callable
 from typing import Any, BinaryIO
 
-from kcompat.artifacts.h5meta.base import MAX_DEPTH, MAX_OBJECTS, SIGNATURE, Reader, Unsupported, uint
+from kcompat.artifacts.h5meta.base import (MAX_DEPTH, MAX_OBJECTS, SIGNATURE, PastEOA, Reader, Truncated,
+                                           Unsupported, uint)
 from kcompat.artifacts.h5meta.btree import symbol_links
 from kcompat.artifacts.h5meta.checksum import verify
 from kcompat.artifacts.h5meta.datatypes import Attrs, attribute, dataset_dtype, shape
 from kcompat.artifacts.h5meta.headers import cached, messages
 from kcompat.artifacts.h5meta.links import dense_attributes, dense_links, link
 
-__all__ = ["Dataset", "Group", "Unsupported", "is_dataset", "is_group", "member_offset", "open_hdf5"]
+__all__ = ["Dataset", "Group", "PastEOA", "Truncated", "Unsupported", "is_dataset", "is_group", "member_offset", "open_hdf5"]
 
 
 def open_hdf5(f: BinaryIO, base: int = 0, size: int | None = None) -> Group:
@@ -53,7 +54,7 @@ def open_hdf5(f: BinaryIO, base: int = 0, size: int | None = None) -> Group:
     base_addr, extension, eof, driver = (uint(head, pos + i * r.so, r.so) for i in range(4))
     if base_addr != skip or not r.undefined(extension) or not r.undefined(driver):
         raise Unsupported("a base address other than the user block's end, a superblock extension or a driver block")
-    check_eof(r, eof - skip, size - skip)  # addresses count from the superblock, the end of file from 0
+    check_eof(r, eof, size, skip)
     entry = head[pos + 4 * r.so : pos + 6 * r.so + 24]  # the root group's symbol table entry
     return Group(r, uint(entry, r.so, r.so), cached(r, entry))
 
@@ -69,7 +70,7 @@ def open_new(r: Reader, head: bytes, size: int, skip: int) -> Group:
     base_addr, extension, eof, root = (uint(block, 12 + i * r.so, r.so) for i in range(4))
     if base_addr != skip or not r.undefined(extension):
         raise Unsupported("a base address, or a superblock extension (shared message tables, file space info)")
-    check_eof(r, eof - skip, size - skip)
+    check_eof(r, eof, size, skip)
     return Group(r, root)
 
 
@@ -84,10 +85,11 @@ def user_block(f: BinaryIO, base: int, size: int) -> int:
     raise Unsupported("no HDF5 signature at offset 0, 512, 1024... (not HDF5)")
 
 
-def check_eof(r: Reader, eof: int, size: int) -> None:
-    if eof > size:
-        raise Unsupported(f"truncated: the superblock says {eof} bytes, the file has {size}")
-    r.eoa = eof
+def check_eof(r: Reader, eof: int, size: int, skip: int) -> None:
+    """``eof`` is the superblock's end-of-file address, ``size`` the file's, ``skip`` the user block."""
+    if size < eof:
+        raise Truncated(f"truncated file: eof = {size - skip}, sblock->base_addr = {skip}, stored_eof = {eof}")
+    r.eoa = eof - skip  # addresses count from the superblock
 
 
 def add_attribute(r: Reader, raw: dict, body: bytes) -> None:
@@ -177,6 +179,9 @@ class Group:
 
     def __len__(self) -> int:  # as in h5py, an empty group is falsy
         return len(self.links)
+
+    def keys(self) -> list[str]:
+        return list(self.links)
 
     def __getitem__(self, name: str) -> Group | Dataset:
         node = self.get(name)

@@ -15,6 +15,17 @@ class Unsupported(Exception):
     """Not a layout this reader handles, or inconsistent: read the file with h5py instead."""
 
 
+class Truncated(Unsupported):
+    """The file is shorter than its superblock says: libhdf5 refuses to open it (``H5F__super_read``
+    checks the size for every read-only open but a SWMR read of a SWMR-written file, a state this
+    reader refuses anyway). The text is libhdf5's."""
+
+
+class PastEOA(Unsupported):
+    """A block lies beyond the end of the address space the superblock declares: libhdf5 opens the
+    file, and refuses only the objects stored there ("actual len exceeds EOA")."""
+
+
 class Reader:
     def __init__(self, f: BinaryIO, base: int, size: int) -> None:
         self.f, self.base, self.size = f, base, size
@@ -25,8 +36,10 @@ class Reader:
         self.fheaps: dict[int, object] = {}  # fractal heap address -> FractalHeap
 
     def read(self, addr: int, n: int) -> bytes:
-        if addr < 0 or n < 0 or addr + n > min(self.eoa, self.size):
+        if addr < 0 or n < 0 or addr + n > self.size:
             raise Unsupported(f"block at {addr}+{n} lies past the end of the file")
+        if addr + n > self.eoa:
+            raise PastEOA(f"block at {addr}+{n} lies past the end of the address space ({self.eoa})")
         self.f.seek(self.base + addr)
         data = self.f.read(n)
         if len(data) != n:
