@@ -97,6 +97,11 @@ def write_keras_zip(path: Path, spec: dict[str, Any], folder: Path) -> None:
         weights.unlink()
     for name, text in spec.get("members", {}).items():
         members[name] = text.encode()
+    if spec.get("unzipped"):  # the folder Keras 3.6+ writes with model.save(path, zipped=False)
+        path.mkdir()
+        for name, data in members.items():
+            (path / name).write_bytes(data)
+        return
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED if spec.get("deflate") else zipfile.ZIP_STORED) as zf:
         for name, data in members.items():
             zf.writestr(name, data)

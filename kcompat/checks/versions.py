@@ -7,6 +7,7 @@ from typing import Any
 
 from kcompat.checks import _marshal
 from kcompat.checks import _resolve as R
+from kcompat.checks._target import loader_major, loader_name, loader_version
 from kcompat.checks.base import Hit
 from kcompat.env.model import Environment
 from kcompat.model import Artifact, Format
@@ -352,3 +353,31 @@ def keras_weight_layout(artifact: Artifact, env: Environment) -> Iterator[Hit]:
         fix="Load it under the Keras that wrote it and save it again there as .h5 (model.save('model.h5')), "
             "which the target reads by layer name; or rebuild the model in code and copy the weights over",
     )
+
+
+# --- KC214 ----------------------------------------------------------------------------------------
+
+# keras.saving.load_model reads a folder holding config.json as an unzipped .keras from Keras 3.6, the release
+# that added model.save(..., zipped=False) (keras/src/saving/saving_api.py, is_keras_dir). Before it the
+# folder is "File format not supported"; Keras 2 and tf_keras take any folder for a SavedModel.
+KERAS_DIR_SINCE = (3, 6)
+
+
+def keras_dir_unsupported(artifact: Artifact, env: Environment) -> Iterator[Hit]:
+    if artifact.format is not Format.keras_dir:
+        return
+    major, version, label = loader_major(env), loader_version(env), loader_name(env)
+    if major == 2:
+        why = ("Keras 2 load_model takes any folder for a SavedModel and fails with 'SavedModel file does not "
+               "exist at: <folder>/{saved_model.pbtxt|saved_model.pb}'")
+        fix = ("Load it with Keras >= 3.6: keras.saving.load_model(path); Keras 2 and tf_keras cannot read a "
+               "Keras 3 .keras in any form")
+    elif major == 3 and version < KERAS_DIR_SINCE:
+        why = ("Keras 3 reads an unzipped .keras folder from 3.6 on; before that load_model says 'File format not "
+               "supported: ... Keras 3 only supports V3 `.keras` files and legacy H5 format files'")
+        fix = (f"python -c \"import shutil, os; shutil.make_archive('model', 'zip', '{artifact.path}'); "
+               "os.replace('model.zip', 'model.keras')\"  # then keras.saving.load_model('model.keras')")
+    else:
+        return
+    yield Hit(f"an unzipped .keras folder given to {label}: {why}", fix=fix,
+              evidence={"target": label, "reads_folders_since": ".".join(map(str, KERAS_DIR_SINCE))})

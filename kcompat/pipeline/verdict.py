@@ -21,7 +21,7 @@ LOADERS = ("keras", "keras-nocompile", "tf_keras", "tf_saved_model", "tfsmlayer"
 APPLICABLE = {
     "hdf5-model": ("keras", "keras-nocompile", "tf_keras"),
     "keras-zip": ("keras", "keras-nocompile", "tf_keras"),
-    "keras-dir": ("keras", "keras-nocompile"),
+    "keras-dir": ("keras", "keras-nocompile", "tf_keras"),
     "saved-model": LOADERS,
     # Not meant for a model loader (see pipeline/intent.py), but what each would do is still a fact.
     "hdf5-weights": ("keras", "keras-nocompile", "tf_keras"),
