@@ -381,3 +381,74 @@ def keras_dir_unsupported(artifact: Artifact, env: Environment) -> Iterator[Hit]
         return
     yield Hit(f"an unzipped .keras folder given to {label}: {why}", fix=fix,
               evidence={"target": label, "reads_folders_since": ".".join(map(str, KERAS_DIR_SINCE))})
+
+
+# --- KC215 ----------------------------------------------------------------------------------------
+
+# From Keras 3.3 a Functional model starts out with a node of its own, so the configs it writes call a nested
+# Functional through node index n + 1 for its n-th call, and functional_from_config subtracts one again
+# ("Functional models start out with a built-in node", keras/src/models/functional.py). Keras 3.0-3.2 index
+# the nested model's call nodes as written: layer._inbound_nodes[node_index] raises IndexError.
+FUNCTIONAL_OWN_NODE_SINCE = (3, 3)
+
+
+def _histories(value: Any) -> Iterator[list]:
+    """The keras_history triples anywhere in a Keras 3 node's args or kwargs."""
+    if isinstance(value, dict):
+        history = (value.get("config") or {}).get("keras_history") if value.get("class_name") == "__keras_tensor__" else None
+        if isinstance(history, list):
+            yield history
+        for item in value.values():
+            yield from _histories(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _histories(item)
+
+
+def _outputs(refs: Any) -> list:
+    """output_layers: one [name, node, tensor] triple, a list of them, or a dict of them."""
+    if isinstance(refs, dict):
+        return list(refs.values())
+    if isinstance(refs, list) and len(refs) == 3 and isinstance(refs[0], str):
+        return [refs]
+    return refs if isinstance(refs, list) else []
+
+
+def _functional_refs_past_calls(config: Any, path: str) -> Iterator[tuple[str, str, int, int]]:
+    """(where, nested Functional, node index, its calls) for references no Keras 3.0-3.2 node answers."""
+    inner = config.get("config") if isinstance(config, dict) else None
+    if not isinstance(inner, dict) or not isinstance(inner.get("layers"), list):
+        return
+    layers = [layer for layer in inner["layers"] if isinstance(layer, dict)]
+    calls = {str(layer.get("name") or (layer.get("config") or {}).get("name")): len(layer.get("inbound_nodes") or [])
+             for layer in layers if layer.get("class_name") in ("Functional", "Model")}
+    refs = [(f"{path}{layer.get('name')}", ref) for layer in layers
+            for node in layer.get("inbound_nodes") or [] if isinstance(node, dict) for ref in _histories(node)]
+    refs += [(f"{path}output_layers", ref) for ref in _outputs(inner.get("output_layers"))]
+    for where, ref in refs:
+        if (isinstance(ref, list) and len(ref) >= 2 and ref[0] in calls and isinstance(ref[1], int)
+                and ref[1] >= calls[ref[0]]):
+            yield where, ref[0], ref[1], calls[ref[0]]
+    for layer in layers:
+        if layer.get("class_name") in R.MODEL_CLASSES:
+            yield from _functional_refs_past_calls(layer, f"{path}{layer.get('name')}/")
+
+
+def nested_functional_node_index(artifact: Artifact, env: Environment) -> Iterator[Hit]:
+    if (loader_major(env) != 3 or loader_version(env) >= FUNCTIONAL_OWN_NODE_SINCE or artifact.keras_major != 3
+            or artifact.format not in KERAS_READ_FORMATS or not artifact.config):
+        return
+    late = list(_functional_refs_past_calls(artifact.config, ""))
+    if not late:
+        return
+    where, name, index, calls = late[0]
+    yield Hit(
+        f"the config calls nested Functional model(s) {', '.join(sorted({n for _, n, _, _ in late}))} through node "
+        f"index {index}, past its {calls} call(s): Keras 3.3 and later count a Functional's own construction as "
+        f"node 0 and write n + 1 for its n-th call, {loader_name(env)} does not, and load_model fails with "
+        "'IndexError: list index out of range'",
+        location=where,
+        fix="Load it with Keras >= 3.3, or lower each nested-Functional node index by one in config.json "
+            "(model_config for .h5)",
+        evidence={"references": [{"at": w, "model": n, "node_index": i, "calls": c} for w, n, i, c in late]},
+    )
