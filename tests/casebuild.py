@@ -87,7 +87,9 @@ def write_h5(path: Path, spec: dict[str, Any]) -> None:
 def write_keras_zip(path: Path, spec: dict[str, Any], folder: Path) -> None:
     members: dict[str, bytes] = {}
     if spec.get("config", True) is not False:
-        members["config.json"] = json.dumps(spec.get("config") or keras3_config()).encode()
+        config = spec.get("config") or keras3_config()
+        # a string is the JSON text itself (TOML has no null)
+        members["config.json"] = (config if isinstance(config, str) else json.dumps(config)).encode()
     if spec.get("metadata", True) is not False:
         members["metadata.json"] = json.dumps(spec.get("metadata") or {"keras_version": "3.15.1", "date_saved": "2026-01-01@00:00:00"}).encode()
     if spec.get("weights", True):

@@ -452,3 +452,35 @@ def nested_functional_node_index(artifact: Artifact, env: Environment) -> Iterat
             "(model_config for .h5)",
         evidence={"references": [{"at": w, "model": n, "node_index": i, "calls": c} for w, n, i, c in late]},
     )
+
+
+# --- KC216 ----------------------------------------------------------------------------------------
+
+# Keras 3.0-3.2's Bidirectional is a Wrapper: besides its forward and backward copies it keeps the wrapped
+# layer as `self.layer`, which it deserializes from config["layer"] and, that config carrying a build_config,
+# builds; its variables join the layer's weights, which no saved file holds (Keras 3.3 made Bidirectional
+# a plain Layer). tensorflow/tensorflow#64391: Keras 3.0.5 does not reload its own Bidirectional either.
+BIDIRECTIONAL_FIXED_IN = (3, 3)
+WEIGHT_FORMATS = (Format.hdf5_model, Format.keras_zip, Format.keras_dir)
+
+
+def bidirectional_extra_weights(artifact: Artifact, env: Environment) -> Iterator[Hit]:
+    if (loader_major(env) != 3 or loader_version(env) >= BIDIRECTIONAL_FIXED_IN or artifact.keras_major != 3
+            or artifact.format not in WEIGHT_FORMATS):
+        return
+    layers = [layer for layer in artifact.layers if layer.class_name == "Bidirectional"
+              and isinstance(layer.config.get("layer"), dict) and "build_config" in layer.config["layer"]]
+    if not layers:
+        return
+    raised = ("'Weight count mismatch for layer ... Layer expects 3n weight(s). Received 2n saved weight(s)'"
+              if artifact.format is Format.hdf5_model else
+              "'A total of N objects could not be loaded ... expected 3 variables, but received 0 variables'")
+    yield Hit(
+        f"{len(layers)} Bidirectional layer(s) ({', '.join(layer.path for layer in layers)}): {loader_name(env)}'s "
+        "Bidirectional also builds the wrapped layer it is configured with, beside its forward and backward copies, "
+        f"and expects weights for it that the file does not hold: load_model fails with {raised}",
+        location=layers[0].path,
+        fix="Load it with Keras >= 3.3 (pip install 'keras>=3.3'); Keras 3.0-3.2 cannot reload a Bidirectional "
+            "layer, even one they saved",
+        evidence={"layers": [layer.path for layer in layers]},
+    )
