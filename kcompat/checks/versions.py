@@ -236,7 +236,8 @@ def legacy_nested_node_index(artifact: Artifact, env: Environment) -> Iterator[H
         f"the Keras 2 config calls nested model(s) {', '.join(names)} through node index "
         f"{max(i for _, _, i in late)}: Keras 2 counts a nested model's own construction as node 0, "
         f"{R.keras_label(env)} does not, so its legacy loader fails with 'Invalid Functional model "
-        "configuration. The graph of the Functional model either has loops or disconnected nodes'",
+        "configuration. The graph of the Functional model either has loops or disconnected nodes', or, in the "
+        "Keras 3 releases whose functional_from_config has no progress check, never returns",
         location=late[0][0],
         fix="Load it with tf_keras (os.environ['TF_USE_LEGACY_KERAS'] = '1'; import tf_keras; "
             "tf_keras.models.load_model(path)) and rebuild in Keras 3 with the weights, or lower each nested-model "
