@@ -328,3 +328,29 @@ def test_one_h5py_worker_reads_the_refused_files_and_a_crash_costs_only_its_file
     assert [bool(a.problems) for a in artifacts] == [False, False, True, False]
     assert "SIGSEGV" in artifacts[2].problems[0].detail
     assert all(a.weights and a.notes["hdf5_reader"] == "h5py (Unsupported: soft link)" for a in artifacts[::3])
+
+
+def test_an_end_of_file_address_below_any_object_reads_as_h5py_reads_it(tmp_path):
+    """libhdf5 opens a file whose superblock end-of-file address lies below some of its blocks and refuses
+    only what lies there: moved below each object in turn, the two readers note the same unreadable objects."""
+    source = tmp_path / "model.h5"
+    with h5py.File(source, "w") as f:
+        f.attrs["keras_version"] = "2.15.0"
+        f.attrs["model_config"] = json.dumps({"class_name": "Sequential", "config": {"name": "s", "layers": []}})
+        for name, shape in {"model_weights/dense/dense/kernel:0": (4, 2), "model_weights/dense/dense/bias:0": (2,),
+                            "optimizer_weights/Adam/iter:0": (), "optimizer_weights/Adam/dense/kernel/m:0": (4, 2)}.items():
+            f.create_dataset(name, data=np.zeros(shape, dtype="float32"))
+        addresses = []
+        f.visititems(lambda name, _: addresses.append((name, h5py.h5g.get_objinfo(f.id, name.encode()).objno[0])))
+    unreadable = fast_path = 0
+    for name, address in addresses:
+        data = bytearray(source.read_bytes())
+        data[40:48] = address.to_bytes(8, "little")  # superblock v0, 8-byte offsets: the end-of-file address
+        path = tmp_path / f"eoa_{address}.h5"
+        path.write_bytes(bytes(data))
+        fast, ref = both(path)
+        fast_path += fast["notes"].pop("hdf5_reader", None) is None
+        assert fast == ref, name
+        unreadable += any(p["kind"] == "hdf5-object-unreadable" for p in ref["problems"])
+    # below the first object even the root's attributes lie past the end: h5py refuses the whole file
+    assert unreadable == fast_path == len(addresses) - 1

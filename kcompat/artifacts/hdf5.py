@@ -71,20 +71,43 @@ def inventory(group: Any, artifact: Artifact, prefix: str = "") -> list[Weight]:
     return weights
 
 
+def opened(handle: Any, name: str, artifact: Artifact) -> Any:
+    """handle[name], or None without such a link. An object that will not open is noted: h5py's get() returns
+    None for it, while Keras, seeing the link (``name in f``), opens it and fails."""
+    if name not in handle:
+        return None
+    try:
+        return handle[name]
+    except UNOPENABLE as exc:
+        unreadable(artifact, name, exc)
+        return None
+
+
 def walk(group: Any, path: str, visit: Callable[[str, Any], None], artifact: Artifact, prefix: str, depth: int) -> None:
-    for name in group.keys():
+    try:
+        names = list(group.keys())  # h5py opens a group whose links lie past the end, and fails to list them
+    except UNOPENABLE as exc:
+        unreadable(artifact, (prefix + path).rstrip("/"), exc)
+        return
+    for name in names:
         try:
             obj = group[name]
         except UNOPENABLE as exc:
-            eoa = isinstance(exc, PastEOA) or "exceeds EOA" in str(exc)
-            artifact.problems.append(Problem(
-                kind="hdf5-object-unreadable", member=f"{prefix}{path}{name}",
-                detail="it lies past the end of the address space the superblock declares (libhdf5: actual len "
-                       "exceeds EOA)" if eoa else f"{type(exc).__name__}: {exc}"[:300]))
+            unreadable(artifact, f"{prefix}{path}{name}", exc)
             continue
         visit(path + name, obj)
         if is_group(obj) and depth < MAX_DEPTH:
             walk(obj, f"{path}{name}/", visit, artifact, prefix, depth + 1)
+
+
+def unreadable(artifact: Artifact, member: str, exc: Exception) -> None:
+    # libhdf5 words it "actual len exceeds EOA", "len not positive after adjustment for EOA", "addr overflow ...
+    # eoa = ...", "address of object past end of allocation"
+    eoa = isinstance(exc, PastEOA) or any(word in str(exc).lower() for word in ("eoa", "past end of allocation"))
+    artifact.problems.append(Problem(
+        kind="hdf5-object-unreadable", member=member,
+        detail="it lies past the end of the address space the superblock declares (libhdf5: actual len exceeds EOA)"
+               if eoa else f"{type(exc).__name__}: {exc}"[:300]))
 
 
 def corrupt_detail(exc: Exception) -> str:
@@ -130,18 +153,21 @@ def read_hdf5(artifact: Artifact, handle: Any) -> None:
         artifact.training = training_config(training)
         collect_objects(training, "training_config", artifact.objects)
     if "model_weights" in handle:
-        artifact.weights = inventory(handle["model_weights"], artifact, "model_weights/")
+        weights = opened(handle, "model_weights", artifact)
+        artifact.weights = inventory(weights, artifact, "model_weights/") if weights is not None else []
     elif artifact.format in (Format.hdf5_weights, Format.hdf5_weights_v3):
         artifact.weights = inventory(handle, artifact)
         if artifact.format is Format.hdf5_weights_v3:
             artifact.weights = [w for w in artifact.weights if not w.name.startswith("optimizer/")]
-    name = "optimizer_weights" if handle.get("optimizer_weights") else "optimizer"
-    optimizer = handle.get(name)
+    before = len(artifact.problems)
+    name = "optimizer_weights"
+    optimizer = opened(handle, name, artifact)
+    if not optimizer:  # none, or an empty group: Keras 3's .weights.h5 layout
+        name, optimizer = "optimizer", opened(handle, "optimizer", artifact)
     if is_group(optimizer):
-        unreadable = len(artifact.problems)
         count = len(inventory(optimizer, artifact, f"{name}/"))
         # a state with objects nobody can open has no count to compare
-        artifact.optimizer_weight_count = count if len(artifact.problems) == unreadable else None
+        artifact.optimizer_weight_count = count if len(artifact.problems) == before else None
     if "layer_names" in attrs:
         artifact.notes["layer_names"] = [
             n.decode() if isinstance(n, bytes) else str(n) for n in attrs["layer_names"]

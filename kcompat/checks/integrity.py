@@ -31,26 +31,16 @@ def lfs_pointer(artifact: Artifact, env) -> Iterator[Hit]:
 
 
 def hdf5_corrupt(artifact: Artifact, env) -> Iterator[Hit]:
-    for problem in _problems(artifact, "hdf5-corrupt"):
-        truncated = "truncated" in problem.detail
-        yield Hit(
-            f"HDF5 {'file is truncated' if truncated else 'file cannot be opened'}: {problem.detail}",
-            location=problem.member,
-            fix="Re-download or re-copy the file and compare its size and checksum with the source; "
-                "delete any stale copy in ~/.keras/models.",
-            evidence={"detail": problem.detail},
-        )
+    found = [(f"HDF5 {'file is truncated' if 'truncated' in p.detail else 'file cannot be opened'}: {p.detail}", p)
+             for p in _problems(artifact, "hdf5-corrupt")]
     # an object libhdf5 refuses is met by every loader, unless it is the legacy optimizer state (KC406)
-    for problem in _problems(artifact, "hdf5-object-unreadable"):
-        if (problem.member or "").startswith("optimizer_weights/"):
-            continue
-        yield Hit(
-            f"HDF5 object {problem.member} cannot be opened: {problem.detail}",
-            location=problem.member,
-            fix="Re-download or re-copy the file and compare its size and checksum with the source; "
-                "delete any stale copy in ~/.keras/models.",
-            evidence={"detail": problem.detail},
-        )
+    found += [(f"HDF5 object {p.member} cannot be opened: {p.detail}", p)
+              for p in _problems(artifact, "hdf5-object-unreadable") if (p.member or "").split("/")[0] != "optimizer_weights"]
+    for message, problem in found:
+        yield Hit(message, location=problem.member,
+                  fix="Re-download or re-copy the file and compare its size and checksum with the source; "
+                      "delete any stale copy in ~/.keras/models.",
+                  evidence={"detail": problem.detail})
 
 
 def zip_corrupt(artifact: Artifact, env) -> Iterator[Hit]:

@@ -328,7 +328,7 @@ def optimizer_state_unreadable(artifact: Artifact, env) -> Iterator[Hit]:
     if artifact.format is not Format.hdf5_model or artifact.training is None:
         return
     damaged = [p for p in artifact.problems
-               if p.kind == "hdf5-object-unreadable" and (p.member or "").startswith("optimizer_weights/")]
+               if p.kind == "hdf5-object-unreadable" and (p.member or "").split("/")[0] == "optimizer_weights"]
     if damaged:
         first = damaged[0]
         yield Hit(

@@ -175,6 +175,8 @@ class Group:
         return node
 
     def __contains__(self, name: str) -> bool:
+        if "/" not in name.strip("/"):  # as h5py: a link of this group, whether its object opens or not
+            return name.strip("/") in self.links
         return self.get(name) is not None
 
     def __len__(self) -> int:  # as in h5py, an empty group is falsy
