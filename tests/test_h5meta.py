@@ -354,3 +354,23 @@ def test_an_end_of_file_address_below_any_object_reads_as_h5py_reads_it(tmp_path
         unreadable += any(p["kind"] == "hdf5-object-unreadable" for p in ref["problems"])
     # below the first object even the root's attributes lie past the end: h5py refuses the whole file
     assert unreadable == fast_path == len(addresses) - 1
+
+
+def test_a_hard_link_cycle_beside_an_unreadable_object_is_walked_once(tmp_path):
+    """The walk that notes unreadable objects visits each object once, as visititems does: a group that
+    links to itself three times would otherwise be opened 3^depth times by both readers."""
+    source = tmp_path / "cycle.h5"
+    with h5py.File(source, "w") as f:
+        f.attrs["model_config"] = json.dumps({"class_name": "Sequential", "config": {"name": "s", "layers": []}})
+        looped = f.create_group("model_weights/a")
+        for name in ("self1", "self2", "self3"):
+            looped[name] = looped
+        f.create_dataset("model_weights/z/w", data=np.zeros(3, dtype="float32"))
+        address = h5py.h5g.get_objinfo(f.id, b"model_weights/z/w").objno[0]
+    data = bytearray(source.read_bytes())
+    data[40:48] = address.to_bytes(8, "little")
+    source.write_bytes(bytes(data))
+    fast, ref = both(source)
+    assert "hdf5_reader" not in fast["notes"]
+    assert fast == ref
+    assert [p["member"] for p in ref["problems"] if p["kind"] == "hdf5-object-unreadable"] == ["model_weights/z"]

@@ -67,7 +67,7 @@ def inventory(group: Any, artifact: Artifact, prefix: str = "") -> list[Weight]:
         # libhdf5 refuses only the damaged objects: walk again, noting each one that does not open, as a
         # loader that opens them meets it and one that never opens them (compile=False) does not.
         weights.clear()
-        walk(group, "", visit, artifact, prefix, 0)
+        walk(group, "", visit, artifact, prefix, {identity(group)})
     return weights
 
 
@@ -83,7 +83,15 @@ def opened(handle: Any, name: str, artifact: Artifact) -> Any:
         return None
 
 
-def walk(group: Any, path: str, visit: Callable[[str, Any], None], artifact: Artifact, prefix: str, depth: int) -> None:
+def identity(obj: Any) -> Any:
+    """What tells two links to one object apart from two objects: h5meta's header address, h5py's object id."""
+    return getattr(obj, "addr", None) or getattr(obj, "id", None) or id(obj)
+
+
+def walk(group: Any, path: str, visit: Callable[[str, Any], None], artifact: Artifact, prefix: str, seen: set) -> None:
+    """Depth first, names in byte order, each object once, like visititems (hard links can make cycles)."""
+    if len(seen) > MAX_DATASETS or path.count("/") >= MAX_DEPTH:
+        return
     try:
         names = list(group.keys())  # h5py opens a group whose links lie past the end, and fails to list them
     except UNOPENABLE as exc:
@@ -95,9 +103,12 @@ def walk(group: Any, path: str, visit: Callable[[str, Any], None], artifact: Art
         except UNOPENABLE as exc:
             unreadable(artifact, f"{prefix}{path}{name}", exc)
             continue
+        if identity(obj) in seen:
+            continue
+        seen.add(identity(obj))
         visit(path + name, obj)
-        if is_group(obj) and depth < MAX_DEPTH:
-            walk(obj, f"{path}{name}/", visit, artifact, prefix, depth + 1)
+        if is_group(obj):
+            walk(obj, f"{path}{name}/", visit, artifact, prefix, seen)
 
 
 def unreadable(artifact: Artifact, member: str, exc: Exception) -> None:
