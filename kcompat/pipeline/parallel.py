@@ -11,6 +11,7 @@ or ``--jobs 1``, forks nothing.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import queue
@@ -43,6 +44,7 @@ def work() -> None:
     while (index := claim(counter, len(chunks))) is not None:
         # As JSON: pydantic's own encoder is several times faster than pickling the model back to the parent.
         results.put((index, [check(items[i], config, env, rules, tf_keras_env).model_dump_json() for i in chunks[index]]))
+    results.put((None, []))  # done: the parent stops waiting now, not when it notices the process has ended
 
 
 def check_all(items: list[Path | Artifact], jobs: int, check: Callable[..., ArtifactReport], config: Any, env: Any,
@@ -63,15 +65,24 @@ def check_all(items: list[Path | Artifact], jobs: int, check: Callable[..., Arti
     global SHARED
     SHARED = (check, config, env, rules, tf_keras_env, items, chunks, counter, results)
     workers = [ctx.Process(target=work, daemon=True) for _ in range(min(jobs, len(chunks)) - 1)]
+    # Frozen, the objects made so far are left alone by the collector: a forked worker does not copy the pages
+    # holding them when a collection would otherwise touch their headers.
+    gc.freeze()
     try:
         for worker in workers:
             worker.start()
 
+        finished = 0
+
         def receive(block: bool) -> bool:
+            nonlocal finished
             try:
-                index, texts = results.get(timeout=0.2) if block else results.get_nowait()
+                index, texts = results.get(timeout=0.05) if block else results.get_nowait()
             except queue.Empty:
                 return False
+            if index is None:
+                finished += 1
+                return True
             for i, text in zip(chunks[index], texts):
                 if progress is not None:
                     progress(str(items[i].path if isinstance(items[i], Artifact) else items[i]))
@@ -83,11 +94,14 @@ def check_all(items: list[Path | Artifact], jobs: int, check: Callable[..., Arti
                 done[i] = check(items[i], config, env, rules, tf_keras_env, progress)
             while receive(block=False):
                 pass
-        while any(worker.is_alive() for worker in workers) or not results.empty():
-            receive(block=True)
+        # until every worker has said it is done; one that died without saying so leaves its chunk to the end
+        while finished < len(workers):
+            if not receive(block=True) and not any(worker.is_alive() for worker in workers):
+                break
         while receive(block=False):
             pass
     finally:
+        gc.unfreeze()
         SHARED = ()
         for worker in workers:
             worker.join(timeout=5)
