@@ -67,6 +67,7 @@ def check_all(items: list[Path | Artifact], jobs: int, check: Callable[..., Arti
     workers = [ctx.Process(target=work, daemon=True) for _ in range(min(jobs, len(chunks)) - 1)]
     # Frozen, the objects made so far are left alone by the collector: a forked worker does not copy the pages
     # holding them when a collection would otherwise touch their headers.
+    frozen_before = gc.get_freeze_count()
     gc.freeze()
     try:
         for worker in workers:
@@ -101,7 +102,8 @@ def check_all(items: list[Path | Artifact], jobs: int, check: Callable[..., Arti
         while receive(block=False):
             pass
     finally:
-        gc.unfreeze()
+        if not frozen_before:  # a caller's own frozen objects stay frozen
+            gc.unfreeze()
         SHARED = ()
         for worker in workers:
             worker.join(timeout=5)
