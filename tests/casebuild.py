@@ -76,12 +76,23 @@ def write_h5(path: Path, spec: dict[str, Any]) -> None:
             g = f.require_group(group)
             for key, value in attrs.items():
                 g.attrs[key] = value
-        eoa = h5py.h5g.get_objinfo(f.id, spec["eoa"].encode()).objno[0] if "eoa" in spec else None
-    if eoa is not None:  # the superblock (v0, as h5py writes it) ends the address space where that object starts
-        data = bytearray(path.read_bytes())
-        at = 24 + 2 * data[13]
-        data[at : at + data[13]] = eoa.to_bytes(data[13], "little")
-        path.write_bytes(bytes(data))
+        eoa = object_address(f, spec["eoa"]) if "eoa" in spec else None
+    if eoa is not None:
+        move_eoa(path, eoa)
+
+
+def object_address(f: h5py.File, name: str) -> int:
+    """Where the object header of ``name`` starts."""
+    return h5py.h5g.get_objinfo(f.id, name.encode()).objno[0]
+
+
+def move_eoa(path: Path, address: int) -> None:
+    """End the file's address space at ``address`` in its superblock (v0, as h5py writes it): libhdf5 then
+    refuses the objects stored from there on."""
+    data = bytearray(path.read_bytes())
+    at, size = 24 + 2 * data[13], data[13]
+    data[at : at + size] = address.to_bytes(size, "little")
+    path.write_bytes(bytes(data))
 
 
 def write_keras_zip(path: Path, spec: dict[str, Any], folder: Path) -> None:

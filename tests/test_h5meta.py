@@ -21,6 +21,7 @@ from kcompat.artifacts.h5read import read_hdf5_h5py, read_weights_h5py
 from kcompat.artifacts.kerasfile import read_weights
 from kcompat.cli import main
 from kcompat.model import Artifact, Format
+from tests.casebuild import move_eoa, object_address
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
@@ -341,13 +342,12 @@ def test_an_end_of_file_address_below_any_object_reads_as_h5py_reads_it(tmp_path
                             "optimizer_weights/Adam/iter:0": (), "optimizer_weights/Adam/dense/kernel/m:0": (4, 2)}.items():
             f.create_dataset(name, data=np.zeros(shape, dtype="float32"))
         addresses = []
-        f.visititems(lambda name, _: addresses.append((name, h5py.h5g.get_objinfo(f.id, name.encode()).objno[0])))
+        f.visititems(lambda name, _: addresses.append((name, object_address(f, name))))
     unreadable = fast_path = 0
     for name, address in addresses:
-        data = bytearray(source.read_bytes())
-        data[40:48] = address.to_bytes(8, "little")  # superblock v0, 8-byte offsets: the end-of-file address
         path = tmp_path / f"eoa_{address}.h5"
-        path.write_bytes(bytes(data))
+        path.write_bytes(source.read_bytes())
+        move_eoa(path, address)
         fast, ref = both(path)
         fast_path += fast["notes"].pop("hdf5_reader", None) is None
         assert fast == ref, name
@@ -366,10 +366,8 @@ def test_a_hard_link_cycle_beside_an_unreadable_object_is_walked_once(tmp_path):
         for name in ("self1", "self2", "self3"):
             looped[name] = looped
         f.create_dataset("model_weights/z/w", data=np.zeros(3, dtype="float32"))
-        address = h5py.h5g.get_objinfo(f.id, b"model_weights/z/w").objno[0]
-    data = bytearray(source.read_bytes())
-    data[40:48] = address.to_bytes(8, "little")
-    source.write_bytes(bytes(data))
+        address = object_address(f, "model_weights/z/w")
+    move_eoa(source, address)
     fast, ref = both(source)
     assert "hdf5_reader" not in fast["notes"]
     assert fast == ref

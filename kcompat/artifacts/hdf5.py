@@ -11,12 +11,12 @@ from collections.abc import Callable
 from typing import Any
 
 from kcompat.artifacts.h5meta import PastEOA, is_dataset, is_group
+from kcompat.artifacts.h5meta.base import MAX_DEPTH
 from kcompat.artifacts.keras_config import apply_model_config, collect_objects, training_config
 from kcompat.model import Artifact, Format, Problem, Weight
 
 MAX_ATTR_BYTES = 64 * 1024 * 1024
 MAX_DATASETS = 200_000
-MAX_DEPTH = 64
 
 
 def text_attr(attrs, key: str) -> tuple[str | None, str | None]:

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from kcompat.checks._resolve import MODEL_CLASSES
+
 # Keys under which a layer config holds other layers (wrappers, RNN cells, nested models).
 CHILD_KEYS = ("layer", "cell", "forward_layer", "backward_layer", "cells", "layers")
 
@@ -51,3 +53,20 @@ def layer_name(layer: dict) -> str:
     config = layer.get("config")
     name = config.get("name") if isinstance(config, dict) else None
     return str(name or layer.get("name") or layer.get("class_name"))
+
+
+def model_levels(config: Any, path: str = "", depth: int = 0) -> Iterator[tuple[str, dict, list[dict]]]:
+    """(path, inner config, layers) of a model config and of every model nested in it, outermost first."""
+    inner = config.get("config") if isinstance(config, dict) else None
+    if depth > 100 or not isinstance(inner, dict) or not isinstance(inner.get("layers"), list):
+        return
+    layers = [layer for layer in inner["layers"] if isinstance(layer, dict)]
+    yield path, inner, layers
+    for layer in layers:
+        if layer.get("class_name") in MODEL_CLASSES:
+            yield from model_levels(layer, f"{path}{layer.get('name')}/", depth + 1)
+
+
+def node_name(layer: dict) -> str:
+    """The name that node references (inbound_nodes, output_layers) give a layer."""
+    return str(layer.get("name") or (layer.get("config") or {}).get("name"))

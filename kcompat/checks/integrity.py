@@ -7,6 +7,7 @@ from pathlib import Path
 
 from kcompat.checks import _resolve as R
 from kcompat.checks.base import Hit
+from kcompat.checks.optimizer import in_legacy_optimizer_state
 from kcompat.model import Artifact, Format
 
 
@@ -35,7 +36,7 @@ def hdf5_corrupt(artifact: Artifact, env) -> Iterator[Hit]:
              for p in _problems(artifact, "hdf5-corrupt")]
     # an object libhdf5 refuses is met by every loader, unless it is the legacy optimizer state (KC406)
     found += [(f"HDF5 object {p.member} cannot be opened: {p.detail}", p)
-              for p in _problems(artifact, "hdf5-object-unreadable") if (p.member or "").split("/")[0] != "optimizer_weights"]
+              for p in _problems(artifact, "hdf5-object-unreadable") if not in_legacy_optimizer_state(p)]
     for message, problem in found:
         yield Hit(message, location=problem.member,
                   fix="Re-download or re-copy the file and compare its size and checksum with the source; "

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from kcompat.checks import _resolve as R
 from kcompat.checks._target import loader_major, loader_name, loader_version
 from kcompat.checks.base import Hit
+from kcompat.checks._rewrite import model_levels, node_name
 from kcompat.checks.versions import KERAS_READ_FORMATS
 from kcompat.env.model import Environment
 from kcompat.model import Artifact, Format
@@ -72,31 +72,25 @@ def _outputs(refs: Any) -> list:
     return refs if isinstance(refs, list) else []
 
 
-def _functional_refs_past_calls(config: Any, path: str) -> Iterator[tuple[str, str, int, int]]:
+def _functional_refs_past_calls(config: Any) -> Iterator[tuple[str, str, int, int]]:
     """(where, nested Functional, node index, its calls) for references no Keras 3.0-3.2 node answers."""
-    inner = config.get("config") if isinstance(config, dict) else None
-    if not isinstance(inner, dict) or not isinstance(inner.get("layers"), list):
-        return
-    layers = [layer for layer in inner["layers"] if isinstance(layer, dict)]
-    calls = {str(layer.get("name") or (layer.get("config") or {}).get("name")): len(layer.get("inbound_nodes") or [])
-             for layer in layers if layer.get("class_name") in ("Functional", "Model")}
-    refs = [(f"{path}{layer.get('name')}", ref) for layer in layers
-            for node in layer.get("inbound_nodes") or [] if isinstance(node, dict) for ref in _histories(node)]
-    refs += [(f"{path}output_layers", ref) for ref in _outputs(inner.get("output_layers"))]
-    for where, ref in refs:
-        if (isinstance(ref, list) and len(ref) >= 2 and ref[0] in calls and isinstance(ref[1], int)
-                and ref[1] >= calls[ref[0]]):
-            yield where, ref[0], ref[1], calls[ref[0]]
-    for layer in layers:
-        if layer.get("class_name") in R.MODEL_CLASSES:
-            yield from _functional_refs_past_calls(layer, f"{path}{layer.get('name')}/")
+    for path, inner, layers in model_levels(config):
+        calls = {node_name(layer): len(layer.get("inbound_nodes") or [])
+                 for layer in layers if layer.get("class_name") in ("Functional", "Model")}
+        refs = [(f"{path}{layer.get('name')}", ref) for layer in layers
+                for node in layer.get("inbound_nodes") or [] if isinstance(node, dict) for ref in _histories(node)]
+        refs += [(f"{path}output_layers", ref) for ref in _outputs(inner.get("output_layers"))]
+        for where, ref in refs:
+            if (isinstance(ref, list) and len(ref) >= 2 and ref[0] in calls and isinstance(ref[1], int)
+                    and ref[1] >= calls[ref[0]]):
+                yield where, ref[0], ref[1], calls[ref[0]]
 
 
 def nested_functional_node_index(artifact: Artifact, env: Environment) -> Iterator[Hit]:
     if (loader_major(env) != 3 or loader_version(env) >= FUNCTIONAL_OWN_NODE_SINCE or artifact.keras_major != 3
             or artifact.format not in KERAS_READ_FORMATS or not artifact.config):
         return
-    late = list(_functional_refs_past_calls(artifact.config, ""))
+    late = list(_functional_refs_past_calls(artifact.config))
     if not late:
         return
     where, name, index, calls = late[0]

@@ -25,7 +25,7 @@ from typing import Any
 from kcompat.checks._optimizers import Resolution, changed_hyperparameters, rejected_arguments, resolve
 from kcompat.checks._target import custom_names, loader_major, loader_name, loader_version, pool
 from kcompat.checks.base import Hit
-from kcompat.model import Artifact, Format
+from kcompat.model import Artifact, Format, Problem
 
 COMPILE_FALSE = "model = keras.saving.load_model(path, compile=False)\nmodel.compile(optimizer=..., loss=..., metrics=[...])"
 
@@ -322,13 +322,17 @@ def optimizer_variable_count(artifact: Artifact, env) -> Iterator[Hit]:
 
 # --- KC406 ----------------------------------------------------------------------------------------
 
+def in_legacy_optimizer_state(problem: Problem) -> bool:
+    """The problem lies in a .h5's optimizer_weights group, which only a compiling load opens."""
+    return (problem.member or "").split("/")[0] == "optimizer_weights"
+
+
 def optimizer_state_unreadable(artifact: Artifact, env) -> Iterator[Hit]:
     """Legacy .h5 optimizer state that libhdf5 will not open: only a compiling load reads it, after
     compile_args_from_training_config (Keras 2 and 3 alike: load_optimizer_weights_from_hdf5_group)."""
     if artifact.format is not Format.hdf5_model or artifact.training is None:
         return
-    damaged = [p for p in artifact.problems
-               if p.kind == "hdf5-object-unreadable" and (p.member or "").split("/")[0] == "optimizer_weights"]
+    damaged = [p for p in artifact.problems if p.kind == "hdf5-object-unreadable" and in_legacy_optimizer_state(p)]
     if damaged:
         first = damaged[0]
         yield Hit(

@@ -7,6 +7,7 @@ from typing import Any
 
 from kcompat.checks import _marshal
 from kcompat.checks import _resolve as R
+from kcompat.checks._rewrite import model_levels, node_name
 from kcompat.checks.base import Hit
 from kcompat.env.model import Environment
 from kcompat.model import Artifact, Format
@@ -201,23 +202,16 @@ def lambda_python_version(artifact: Artifact, env: Environment) -> Iterator[Hit]
 
 
 
-def _late_nested_nodes(config: Any, path: str) -> Iterator[tuple[str, str, int]]:
-    """(where, nested model, node index) for legacy list-style references to a nested model's node >= 1."""
-    inner = config.get("config") if isinstance(config, dict) else None
-    if not isinstance(inner, dict) or not isinstance(inner.get("layers"), list):
-        return
-    layers = [layer for layer in inner["layers"] if isinstance(layer, dict)]
-    nested = {str(layer.get("name") or (layer.get("config") or {}).get("name")) for layer in layers
-              if layer.get("class_name") in R.MODEL_CLASSES}
-    refs = [(f"{path}{layer.get('name')}", ref) for layer in layers for node in layer.get("inbound_nodes") or []
-            if isinstance(node, list) for ref in node]
-    refs += [(f"{path}output_layers", ref) for ref in inner.get("output_layers") or []]
-    for where, ref in refs:
-        if isinstance(ref, list) and len(ref) >= 2 and ref[0] in nested and isinstance(ref[1], int) and ref[1] >= 1:
-            yield where, ref[0], ref[1]
-    for layer in layers:
-        if layer.get("class_name") in R.MODEL_CLASSES:
-            yield from _late_nested_nodes(layer, f"{path}{layer.get('name')}/")
+def late_nested_refs(config: Any) -> Iterator[tuple[str, list]]:
+    """(where, the reference itself) for legacy list-style references to a nested model's node >= 1."""
+    for path, inner, layers in model_levels(config):
+        nested = {node_name(layer) for layer in layers if layer.get("class_name") in R.MODEL_CLASSES}
+        refs = [(f"{path}{layer.get('name')}", ref) for layer in layers for node in layer.get("inbound_nodes") or []
+                if isinstance(node, list) for ref in node]
+        refs += [(f"{path}output_layers", ref) for ref in inner.get("output_layers") or []]
+        for where, ref in refs:
+            if isinstance(ref, list) and len(ref) >= 2 and ref[0] in nested and isinstance(ref[1], int) and ref[1] >= 1:
+                yield where, ref
 
 
 KERAS_READ_FORMATS = {Format.hdf5_model, Format.keras_zip, Format.keras_dir, Format.json_config}
@@ -227,7 +221,7 @@ def legacy_nested_node_index(artifact: Artifact, env: Environment) -> Iterator[H
     # Keras 3 numbers the nodes it writes itself; only Keras 2 configs read by Keras 3 are off by one.
     if R.keras_major(env) != 3 or artifact.keras_major == 3 or artifact.format not in KERAS_READ_FORMATS or not artifact.config:
         return
-    late = list(_late_nested_nodes(artifact.config, ""))
+    late = [(where, ref[0], ref[1]) for where, ref in late_nested_refs(artifact.config)]
     if not late:
         return
     names = sorted({name for _, name, _ in late})

@@ -8,33 +8,15 @@ from __future__ import annotations
 from kcompat.checks import _resolve as R
 from kcompat.checks._rewrite import layer_dicts, object_dicts
 from kcompat.checks.base import Rewrite
+from kcompat.checks.versions import late_nested_refs
 from kcompat.model import Artifact
-
-
-def _nested_refs(config, depth: int = 0):
-    """(reference list, nested model name) for each legacy node reference to a nested model's node >= 1."""
-    inner = config.get("config") if isinstance(config, dict) else None
-    if depth > 100 or not isinstance(inner, dict) or not isinstance(inner.get("layers"), list):
-        return
-    layers = [layer for layer in inner["layers"] if isinstance(layer, dict)]
-    nested = {str(layer.get("name") or (layer.get("config") or {}).get("name")) for layer in layers
-              if layer.get("class_name") in R.MODEL_CLASSES}
-    refs = [ref for layer in layers for node in layer.get("inbound_nodes") or [] if isinstance(node, list)
-            for ref in node]
-    refs += list(inner.get("output_layers") or [])
-    for ref in refs:
-        if isinstance(ref, list) and len(ref) >= 2 and ref[0] in nested and isinstance(ref[1], int) and ref[1] >= 1:
-            yield ref, ref[0]
-    for layer in layers:
-        if layer.get("class_name") in R.MODEL_CLASSES:
-            yield from _nested_refs(layer, depth + 1)
 
 
 def fix_legacy_nested_node_index(rewrite: Rewrite, artifact: Artifact, env, findings=()) -> None:
     """Keras 2 counted a nested model's construction as its node 0; Keras 3 does not: one less."""
-    for ref, name in list(_nested_refs(rewrite.model)):
+    for _, ref in list(late_nested_refs(rewrite.model)):
         ref[1] -= 1
-        rewrite.change(f"reference to nested model {name!r}: node index {ref[1] + 1} -> {ref[1]}")
+        rewrite.change(f"reference to nested model {ref[0]!r}: node index {ref[1] + 1} -> {ref[1]}")
 
 
 def fix_keras_internal_module(rewrite: Rewrite, artifact: Artifact, env, findings=()) -> None:
