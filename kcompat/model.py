@@ -10,8 +10,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 # 1.1: Report.matrix and Report.targets (kcompat matrix, check --target). 1.2: ArtifactReport.fixes (kcompat
 # fix) and .intended, Finding.locations (one finding per cause), Report.skipped. 1.3: Artifact.source (a remote
-# artifact's URL, object size, bytes fetched, ETag and mtime) and Format "unreachable". Additions only.
-SCHEMA_VERSION = "1.3"
+# artifact's URL, object size, bytes fetched, ETag and mtime) and Format "unreachable". 1.4:
+# SavedModelFacts.op_attrs_every_node (KC608). Additions only.
+SCHEMA_VERSION = "1.4"
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -198,6 +199,7 @@ class SavedModelFacts(_Model):
     ops: list[str] = Field(default_factory=list)
     op_attrs: dict[str, list[str]] = Field(default_factory=dict)  # attrs set on an op's nodes, not at the producer's default
     graph_op_attrs: dict[str, list[str]] = Field(default_factory=dict)  # the same, top-level GraphDef nodes only
+    op_attrs_every_node: dict[str, list[str]] = Field(default_factory=dict)  # attrs every node of the op sets, at any value
     stripped_ops: list[str] = Field(default_factory=list)
     object_identifiers: list[str] = Field(default_factory=list)
     slot_variable_count: int = 0

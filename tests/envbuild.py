@@ -24,6 +24,7 @@ def build_env(spec: dict[str, Any]):
     for name in spec.get("remove_ops", []):
         env.ops.pop(name, None)
     env.ops.update(spec.get("add_ops", {}))
+    env.ops_required.update(spec.get("add_ops_required", {}))
     env.custom_objects.extend(KerasClass(**c) for c in spec.get("custom_objects", []))
     env.keras_ops.extend(KerasClass(**c) for c in spec.get("keras_ops", []))
     for name, facts in spec.get("loaders", {}).items():  # "keras" / "tf_keras" -> LoaderFacts fields

@@ -109,7 +109,12 @@ def test_a_check_that_does_not_raise_or_tests_no_argument_gives_nothing(accepted
 @pytest.mark.slow
 def test_a_real_probe_records_the_release_facts():
     env = get_environment(refresh=True)
-    assert env.probe_version == PROBE_VERSION == "3"
+    assert env.probe_version == PROBE_VERSION == "4"
+    # TF's op definitions: Conv2D declares T, strides and padding without defaults, the rest with one;
+    # XlaCallModule gained defaults for dim_args_spec after TF 2.12 (KC608).
+    assert env.ops_required["Conv2D"] == ["T", "padding", "strides"]
+    assert "dim_args_spec" in env.ops["XlaCallModule"] and "dim_args_spec" not in env.ops_required["XlaCallModule"]
+    assert "NoOp" not in env.ops_required  # no attrs at all
     assert env.find_class("Attention", "layer").accepted["score_mode"] == ["dot", "concat"]
     assert env.find_class("Conv2D", "layer").accepted["data_format"] == ["channels_first", "channels_last"]
     add = env.find_op("Add", "keras.src.ops.numpy")

@@ -39,9 +39,10 @@ def tensor_spec(info) -> TensorSpec:
     return TensorSpec(name=info.name or None, dtype=protos.dtype_name(info.dtype), shape=shape)
 
 
-def graph_ops(meta_graph) -> tuple[list[str], dict[str, list[str]], dict[str, list[str]]]:
-    """The ops of the graph and its functions, per op the attrs its nodes set, and the same for the
-    top-level graph's nodes only (what a TF1 import validates; function bodies are checked when they run).
+def graph_ops(meta_graph) -> tuple[list[str], dict[str, list[str]], dict[str, list[str]], dict[str, set[str]]]:
+    """The ops of the graph and its functions, per op the attrs its nodes set, the same for the
+    top-level graph's nodes only (what a TF1 import validates; function bodies are checked when they run),
+    and per op the attrs every one of its nodes has, whatever their value (what a required attr needs).
 
     An attr left at the default the producer declares (meta_info_def.stripped_op_list) is not
     counted: a consumer whose op lacks it removes it before validating the node (TF's
@@ -52,10 +53,13 @@ def graph_ops(meta_graph) -> tuple[list[str], dict[str, list[str]], dict[str, li
                 if attr.HasField("default_value")}
     attrs: dict[str, set[str]] = {}
     top: dict[str, set[str]] = {}
+    every: dict[str, set[str]] = {}
     functions = [node for function in meta_graph.graph_def.library.function for node in function.node_def]
     for place, nodes in ((top, meta_graph.graph_def.node), (None, functions)):
         for node in nodes:
             names = attrs.setdefault(node.op, set())
+            keys = set(node.attr)
+            every[node.op] = every[node.op] & keys if node.op in every else keys
             for key, value in node.attr.items():
                 default = defaults.get((node.op, key))
                 if default is None or value.SerializeToString() != default:
@@ -63,7 +67,7 @@ def graph_ops(meta_graph) -> tuple[list[str], dict[str, list[str]], dict[str, li
                     if place is not None:
                         place.setdefault(node.op, set()).add(key)
     return (sorted(attrs), {op: sorted(names) for op, names in sorted(attrs.items())},
-            {op: sorted(names) for op, names in sorted(top.items())})
+            {op: sorted(names) for op, names in sorted(top.items())}, every)
 
 
 def read_saved_model(artifact: Artifact, path: Path) -> None:
@@ -86,6 +90,7 @@ def read_saved_model(artifact: Artifact, path: Path) -> None:
     ops: set[str] = set()
     op_attrs: dict[str, set[str]] = {}
     graph_op_attrs: dict[str, set[str]] = {}
+    every_node: dict[str, set[str]] = {}
     for meta_graph in message.meta_graphs:
         info = meta_graph.meta_info_def
         facts.tags.append(list(info.tags))
@@ -94,8 +99,10 @@ def read_saved_model(artifact: Artifact, path: Path) -> None:
         facts.stripped_ops = sorted(set(facts.stripped_ops) | {op.name for op in info.stripped_op_list.op})
         if meta_graph.graph_def.HasField("versions"):
             facts.graph_producer = meta_graph.graph_def.versions.producer
-        names, attrs, top = graph_ops(meta_graph)
+        names, attrs, top, every = graph_ops(meta_graph)
         ops.update(names)
+        for op, keys in every.items():
+            every_node[op] = every_node[op] & keys if op in every_node else keys
         for op, keys in attrs.items():
             op_attrs.setdefault(op, set()).update(keys)
         for op, keys in top.items():
@@ -119,6 +126,7 @@ def read_saved_model(artifact: Artifact, path: Path) -> None:
     facts.ops = sorted(ops)
     facts.op_attrs = {op: sorted(keys) for op, keys in sorted(op_attrs.items())}
     facts.graph_op_attrs = {op: sorted(keys) for op, keys in sorted(graph_op_attrs.items())}
+    facts.op_attrs_every_node = {op: sorted(keys) for op, keys in sorted(every_node.items())}
     facts.object_identifiers = sorted(set(facts.object_identifiers))
     artifact.tensorflow_version = facts.tensorflow_version
     read_keras_metadata(artifact, path / "keras_metadata.pb")

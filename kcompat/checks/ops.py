@@ -1,4 +1,4 @@
-"""KC604, KC605, KC703: the op types a SavedModel graph uses, against the env's op registry."""
+"""KC604, KC605, KC608, KC703: the op types a SavedModel graph uses, against the env's op registry."""
 
 from __future__ import annotations
 
@@ -124,6 +124,28 @@ def op_attr_unknown(artifact: Artifact, env) -> Iterator[Hit]:
             f"fails (\"NodeDef mentions attr '{unknown[0]}' not in Op\", or the op rejects what the newer writer "
             "encoded)",
             location=op, fix=fix, evidence={**evidence, "breaks": [], "fails_on": "first call"}, key=op)
+
+
+def op_attr_missing(artifact: Artifact, env) -> Iterator[Hit]:
+    facts = saved_model_facts(artifact)
+    if facts is None or not env.ops_required:  # a snapshot from before probes recorded defaults: nothing to judge
+        return
+    runtime = f"TensorFlow {env.versions.get('tensorflow')}"
+    for op, present in sorted(facts.op_attrs_every_node.items()):
+        if op not in env.ops:
+            continue  # KC604 reports the op itself
+        missing = [a for a in env.ops_required.get(op, []) if a not in present]
+        if not missing:
+            continue
+        yield Hit(
+            f"{op} nodes lack attr(s) {missing}, which {runtime}'s {op} requires (it declares no default there): loading "
+            f"fails with \"NodeDef missing attr '{missing[0]}' from Op<name={op}; ...>\" (the graph was written by TF "
+            f"{facts.tensorflow_version or 'another version'}; a writer leaves out of a node each attr that holds its own "
+            "default, and a later TensorFlow gave this one a default)",
+            location=op,
+            fix=(f"Load under TensorFlow >= {facts.tensorflow_version or 'the producing version'}, or re-export the model "
+                 f"under {runtime}, whose writer keeps the attr in the nodes."),
+            evidence={"op": op, "attrs": missing, "producer_tf": facts.tensorflow_version}, key=op)
 
 
 def filesystem_op(artifact: Artifact, env) -> Iterator[Hit]:

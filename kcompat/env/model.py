@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 # Bump when the probe output changes shape or meaning: it is part of the cache key,
 # so old cache entries are re-probed instead of being misread.
-PROBE_VERSION = "3"  # 2: keras_ops, loaders, KerasClass.accepted and .slots; 3: h5_honours_compile_false
+PROBE_VERSION = "4"  # 2: keras_ops, loaders, KerasClass.accepted and .slots; 3: h5_honours_compile_false; 4: ops_required
 
 TRACKED_DISTRIBUTIONS = ("tensorflow", "keras", "tf_keras", "h5py", "numpy", "protobuf")
 
@@ -107,6 +107,7 @@ class Environment(_Model):
     available_backends: list[str] = Field(default_factory=list)
     devices: list[Device] = Field(default_factory=list)
     ops: dict[str, list[str]] = Field(default_factory=dict)  # op name -> sorted attr names
+    ops_required: dict[str, list[str]] = Field(default_factory=dict)  # op name -> its attrs without a default
     keras_classes: list[KerasClass] = Field(default_factory=list)
     tf_keras_classes: list[KerasClass] = Field(default_factory=list)
     custom_objects: list[KerasClass] = Field(default_factory=list)

@@ -44,7 +44,7 @@ from kcp_walker import BASE_PATHS, Walker, _bases, _first_attr  # noqa: E402
 
 sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE]
 
-PROBE_VERSION = "3"  # keep equal to kcompat.env.model.PROBE_VERSION
+PROBE_VERSION = "4"  # keep equal to kcompat.env.model.PROBE_VERSION
 
 
 def main(argv=None):
@@ -77,6 +77,7 @@ def main(argv=None):
         "available_backends": [b for b in BACKENDS if find_spec_safe(b)],
         "devices": [],
         "ops": {},
+        "ops_required": {},
         "keras_classes": [],
         "tf_keras_classes": [],
         "custom_objects": [],
@@ -158,7 +159,7 @@ def main(argv=None):
 
     # Ops last: user modules may load op libraries (tensorflow_text, addons).
     if tf is not None:
-        result["ops"] = collect_ops(tf, errors)
+        result["ops"] = collect_ops(tf, errors, result["ops_required"])
 
     result["probe_seconds"] = round(time.time() - started, 3)
     tmp = args.out + ".tmp"

@@ -7,8 +7,10 @@ what it introspects, and it must parse as Python 3.8.
 from kcp_versions import _err
 
 
-def collect_ops(tf, errors):
+def collect_ops(tf, errors, required=None):
+    """Op name -> its attr names; ``required`` (a dict) also gets, per op, the attrs without a default."""
     ops = {}
+    required = {} if required is None else required
     try:
         # The whole OpRegistry of the loaded binary (including ops registered by
         # op libraries loaded so far, e.g. tensorflow_text): TF_GetAllOpList.
@@ -27,6 +29,9 @@ def collect_ops(tf, errors):
         op_list.ParseFromString(data)
         for op in op_list.op:
             ops[op.name] = sorted(a.name for a in op.attr)
+            needed = sorted(a.name for a in op.attr if not a.HasField("default_value"))
+            if needed:
+                required[op.name] = needed
         if ops:
             return ops
     except Exception as exc:
@@ -40,6 +45,9 @@ def collect_ops(tf, errors):
             op_def = op_def_registry.get(name)
             if op_def is not None:
                 ops[name] = sorted(a.name for a in op_def.attr)
+                needed = sorted(a.name for a in op_def.attr if not a.HasField("default_value"))
+                if needed:
+                    required[name] = needed
     except Exception as exc:
         _err(errors, "could not read the op registry", exc)
     return ops
