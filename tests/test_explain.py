@@ -48,6 +48,15 @@ def test_explain_names_the_rule_the_load_classifier_names(exception, message, fm
         assert code in NAMED.findall(out), out
 
 
+def test_explain_names_kc608_for_tf_2_12_on_a_jax_export(capsys):
+    """The real exception TF 2.12.0 raised loading the JAX export (recorded in its release observations)."""
+    observed = json.loads((FIXTURES / "observed_releases" / "tf2.12.0.json").read_text())["observed"]
+    outcome = observed["keras3.15-jax/seq_compiled_export"]["tf_saved_model"]
+    assert not outcome["ok"]
+    assert main(["explain", f"{outcome['exception']}: {outcome['message']}"]) == 0
+    assert capsys.readouterr().out.startswith("KC608 op-attr-missing")
+
+
 def test_explain_reads_a_whole_traceback_from_a_file(tmp_path, capsys):
     trace = tmp_path / "job.log"
     trace.write_text('Traceback (most recent call last):\n  File "serve.py", line 3, in <module>\n'
