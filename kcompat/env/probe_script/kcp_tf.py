@@ -7,6 +7,13 @@ what it introspects, and it must parse as Python 3.8.
 from kcp_versions import _err
 
 
+def _add(op_def, ops, required):
+    ops[op_def.name] = sorted(a.name for a in op_def.attr)
+    needed = sorted(a.name for a in op_def.attr if not a.HasField("default_value"))
+    if needed:
+        required[op_def.name] = needed
+
+
 def collect_ops(tf, errors, required=None):
     """Op name -> its attr names; ``required`` (a dict) also gets, per op, the attrs without a default."""
     ops = {}
@@ -28,10 +35,7 @@ def collect_ops(tf, errors, required=None):
         op_list = op_def_pb2.OpList()
         op_list.ParseFromString(data)
         for op in op_list.op:
-            ops[op.name] = sorted(a.name for a in op.attr)
-            needed = sorted(a.name for a in op.attr if not a.HasField("default_value"))
-            if needed:
-                required[op.name] = needed
+            _add(op, ops, required)
         if ops:
             return ops
     except Exception as exc:
@@ -44,10 +48,7 @@ def collect_ops(tf, errors, required=None):
                 continue
             op_def = op_def_registry.get(name)
             if op_def is not None:
-                ops[name] = sorted(a.name for a in op_def.attr)
-                needed = sorted(a.name for a in op_def.attr if not a.HasField("default_value"))
-                if needed:
-                    required[name] = needed
+                _add(op_def, ops, required)
     except Exception as exc:
         _err(errors, "could not read the op registry", exc)
     return ops
