@@ -155,6 +155,10 @@ OBSERVED = [
     ("Keyword argument not understood: data_format", None, "hdf5-model", "KC302"),
     ("Op type not registered 'CaseFoldUTF8' in binary running on host", None, "saved-model", "KC604"),
     ("NodeDef mentions attr 'explicit_paddings' not in Op<name=Conv2D>", None, "saved-model", "KC605"),
+    # tf_saved_model of keras3.15-jax/seq_compiled_export in TF 2.12.0 (fixtures/observed_releases/tf2.12.0.json)
+    ("NodeDef missing attr 'dim_args_spec' from Op<name=XlaCallModule; signature=args: -> output:; attr=version:int; "
+     "attr=module:string; attr=Sout:list(shape),min=0; attr=Tout:list(type),min=0; attr=Tin:lis", "ValueError",
+     "saved-model", "KC608"),
     ("'_UserObject' object has no attribute 'add_slot'", "AttributeError", "saved-model", "KC606"),
     ("Input 'y' of 'AddV2' Op has type float16 that does not match type float32 of argument 'x'.", None, "saved-model", "KC504"),
     ("SystemError: unknown opcode", None, "hdf5-model", "KC206"),
