@@ -3,7 +3,8 @@
 A record is one release's probe snapshot (what ``kcompat env --json`` shows for a live interpreter).
 The compact form stores each Keras class as a row (a list in ``COLUMNS`` order) instead of a dict,
 and a release other than the base as a delta against the base: the base rows it keeps (by index),
-the rows it adds, the ops it drops or sets, and its scalar fields whole. Every file is gzipped.
+the rows it adds, the entries of each op mapping (``MAP_FIELDS``) it drops or sets, and its scalar
+fields whole. Every file is gzipped.
 Used by tools/build_releases.py at build time; ``store`` reads what this writes.
 """
 
@@ -14,9 +15,9 @@ import json
 from pathlib import Path
 
 from kcompat.releases import store
-from kcompat.releases.store import COLUMNS, DATA, ROW_FIELDS
+from kcompat.releases.store import COLUMNS, DATA, MAP_FIELDS, ROW_FIELDS
 
-FORMAT = 1
+FORMAT = 2  # 2: ops_required is delta-encoded like ops
 BASE = "keras3.15"  # the reference stack: the release the others differ least from, on average
 DROPPED = ("probe_seconds", "fingerprint", "source", "cache_path", "python_executable")
 
@@ -26,9 +27,9 @@ def to_row(entry: dict) -> list:
 
 
 def compact(snapshot: dict) -> dict:
-    fields = {k: v for k, v in snapshot.items() if k not in ROW_FIELDS and k != "ops" and k not in DROPPED}
+    fields = {k: v for k, v in snapshot.items() if k not in ROW_FIELDS + MAP_FIELDS + DROPPED}
     rows = {f: [to_row(e) for e in snapshot.get(f) or []] for f in ROW_FIELDS}
-    return {"fields": fields, "rows": rows, "ops": dict(snapshot.get("ops") or {})}
+    return {"fields": fields, "rows": rows, **{f: dict(snapshot.get(f) or {}) for f in MAP_FIELDS}}
 
 
 def _key(row: list) -> str:
@@ -44,13 +45,9 @@ def delta(base: dict, other: dict) -> dict:
             i = index.get(_key(row))
             (keep.append(i) if i is not None else add.append(row))
         rows[name] = {"keep": sorted(keep), "add": add}
-    base_ops, ops = base["ops"], other["ops"]
-    return {
-        "fields": other["fields"],
-        "rows": rows,
-        "ops": {"drop": sorted(set(base_ops) - set(ops)),
-                "set": {k: v for k, v in sorted(ops.items()) if base_ops.get(k) != v}},
-    }
+    maps = {f: {"drop": sorted(set(base[f]) - set(other[f])),
+                "set": {k: v for k, v in sorted(other[f].items()) if base[f].get(k) != v}} for f in MAP_FIELDS}
+    return {"fields": other["fields"], "rows": rows, **maps}
 
 
 def _version(text: str | None) -> tuple[int, ...]:
@@ -123,7 +120,7 @@ def unpack(records: Path) -> list[str]:
         packed = store.record(entry["name"])
         snapshot = dict(packed["fields"])
         snapshot.update({f: [dict(zip(COLUMNS, row)) for row in packed["rows"][f]] for f in ROW_FIELDS})
-        snapshot["ops"] = packed["ops"]
+        snapshot.update({f: packed[f] for f in MAP_FIELDS})
         snapshot["versions"] = entry["versions"]  # the probe's order, which the sorted gzip lost
         record = {"release": entry["name"], "pins": entry["pins"], "group": entry["group"], "snapshot": snapshot}
         with gzip.open(path, "wt", encoding="utf-8") as fh:

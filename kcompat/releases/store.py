@@ -20,6 +20,8 @@ DATA = Path(__file__).resolve().parent / "data"
 COLUMNS = ("kind", "name", "module", "qualname", "registered_name", "obj_type", "params", "var_kwargs",
            "base_params", "api_names", "framework", "accepted", "slots")
 ROW_FIELDS = ("keras_classes", "tf_keras_classes", "keras_ops", "custom_objects")
+# These snapshot fields map an op to its attrs; a delta drops or sets entries of the base's mapping.
+MAP_FIELDS = ("ops", "ops_required")
 
 
 class ReleaseError(ValueError):
@@ -69,10 +71,11 @@ def record(name: str) -> dict:
     for field in ROW_FIELDS:
         kept = [base["rows"][field][i] for i in diff["rows"][field]["keep"]]
         rows[field] = sorted(kept + diff["rows"][field]["add"], key=lambda r: (r[0], r[1], r[2] or ""))
-    dropped = set(diff["ops"]["drop"])
-    ops = {k: v for k, v in base["ops"].items() if k not in dropped}
-    ops.update(diff["ops"]["set"])
-    return {"fields": diff["fields"], "rows": rows, "ops": ops}
+    maps = {}
+    for field in MAP_FIELDS:
+        dropped = set(diff[field]["drop"])
+        maps[field] = {k: v for k, v in base[field].items() if k not in dropped} | diff[field]["set"]
+    return {"fields": diff["fields"], "rows": rows, **maps}
 
 
 def _fast(cls, values: dict):
@@ -135,7 +138,7 @@ def _environment(name: str) -> Environment:
     data = record(name)
     fields = dict(data["fields"])
     fields.update({f: _classes(data["rows"][f]) for f in ROW_FIELDS})
-    fields["ops"] = dict(data["ops"])
+    fields.update({f: dict(data[f]) for f in MAP_FIELDS})
     fields["python_executable"] = f"recorded release {name}"
     fields["source"] = "release"
     fields["release"] = name
