@@ -122,10 +122,8 @@ def parse_rule(path: Path) -> Rule:
         raise ValueError(f"{path}: missing +++ TOML front matter")
     meta = tomllib.loads(match.group(1))
     body = match.group(2)
-    sections = {
-        m.group(1).strip(): m.group(2).strip()
-        for m in re.finditer(r"^## (.+?)\n(.*?)(?=^## |\Z)", body, re.S | re.M)
-    }
+    parts = re.split(r"^## (.+)\n", body, flags=re.M)  # [preamble, title, text, title, text, ...]
+    sections = {title.strip(): text.strip() for title, text in zip(parts[1::2], parts[2::2])}
     return Rule(**meta, doc=body.strip(), sections=sections, source=str(path))
 
 
