@@ -35,10 +35,13 @@ KERAS3_POPPED = {
     "StringLookup": {"vocabulary_size": (3, 0), "has_input_vocabulary": (3, 0)},
     "IntegerLookup": {"vocabulary_size": (3, 0), "has_input_vocabulary": (3, 0)},
 }
-# Keyword arguments Keras 2 / tf_keras classes pop from **kwargs (read from tf_keras/src/layers).
+# Keyword arguments Keras 2 / tf_keras classes pop from **kwargs, or their from_config pops from the config
+# before calling the constructor (read from tf_keras/src/layers).
 _RNN2 = {"zero_output_for_mask", "input_length", "return_runtime", "enable_caching_device"}
 KERAS2_POPPED = {
-    **{name: _RNN2 for name in ("RNN", "LSTM", "GRU", "SimpleRNN", "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D")},
+    **{name: _RNN2 for name in ("LSTM", "GRU", "SimpleRNN", "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D")},
+    "RNN": _RNN2 | {"num_constants"}, "Bidirectional": {"num_constants"},
+    "MultiHeadAttention": {"query_shape", "key_shape", "value_shape"},
     "LSTMCell": {"enable_caching_device"}, "GRUCell": {"enable_caching_device"}, "SimpleRNNCell": {"enable_caching_device"},
     "Embedding": {"use_one_hot_matmul"}, "Attention": {"causal"}, "AdditiveAttention": {"causal"},
     "BatchNormalization": {"synchronized"},

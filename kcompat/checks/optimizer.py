@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from kcompat.checks._optimizers import Resolution, changed_hyperparameters, rejected_arguments, resolve
+from kcompat.checks._resolve import MODEL_CLASSES
 from kcompat.checks._target import custom_names, loader_major, loader_name, loader_version, pool
 from kcompat.checks.base import Hit
 from kcompat.model import Artifact, Format, Problem
@@ -44,6 +45,18 @@ def compiles_from_training_config(artifact: Artifact, env) -> bool:
         return True
     # A Keras 2 SavedModel compiles from keras_metadata.pb, but only under Keras 2.
     return artifact.format is Format.saved_model and loader_major(env) == 2
+
+
+def compiles_from_compile_config(artifact: Artifact, env) -> bool:
+    """Keras 3 load_model(compile=True) of a .keras zip compiles a built-in model from its compile_config.
+
+    serialization_lib.deserialize_keras_object calls compile_from_config, which deserializes the optimizer
+    (``cls(**config)``) and lets its error end the load (seen with Keras 3.15.1 on a tf_keras 2.21 .keras:
+    "Argument(s) not recognized: {'jit_compile': False, 'is_legacy_optimizer': False}"). A custom model
+    class may override compile(), and then Keras skips compiling with a warning.
+    """
+    return (artifact.training is not None and artifact.format is Format.keras_zip and loader_major(env) == 3
+            and artifact.model_class in MODEL_CLASSES)
 
 
 def optimizer_config(artifact: Artifact) -> tuple[str | None, dict[str, Any]]:
@@ -83,18 +96,22 @@ def optimizer_unknown(artifact: Artifact, env) -> Iterator[Hit]:
 # --- KC402 ----------------------------------------------------------------------------------------
 
 def optimizer_arg_removed(artifact: Artifact, env) -> Iterator[Hit]:
-    if not compiles_from_training_config(artifact, env):
+    if compiles_from_training_config(artifact, env):
+        where = "training_config.optimizer_config"
+    elif compiles_from_compile_config(artifact, env):
+        where = "compile_config.optimizer"
+    else:
         return
     class_name, config = optimizer_config(artifact)
     if not class_name:
         return
-    targets = [(class_name, config, "training_config.optimizer_config")]
+    targets = [(class_name, config, where)]
     inner = config.get("inner_optimizer")
     if isinstance(inner, dict) and isinstance(inner.get("class_name"), str):
         res_outer = resolve(class_name, config, env)
         if res_outer.mode in ("direct", "custom"):
             inner_cfg = inner.get("config") if isinstance(inner.get("config"), dict) else {}
-            targets.append((inner["class_name"], inner_cfg, "training_config.optimizer_config.inner_optimizer"))
+            targets.append((inner["class_name"], inner_cfg, f"{where}.inner_optimizer"))
     for name, cfg, location in targets:
         res = resolve(name, cfg, env)
         rejected = rejected_arguments(res, cfg)

@@ -9,18 +9,33 @@ from kcompat.model import Artifact
 
 
 RENAMED_ARGS = {"lr": "learning_rate"}
+# Arguments tf.keras 2.11+ wrote into every optimizer config that carry nothing Keras 3 needs.
+DROPPED_ARGS = {
+    "is_legacy_optimizer": "a tf.keras marker of the optimizer's generation",
+    "jit_compile": "Keras 3 takes XLA compilation from model.compile(jit_compile=...)",
+}
 
 
 def _drop_training(rewrite, why: str) -> None:
-    rewrite.drop_training = True
+    if isinstance(rewrite.model, dict) and isinstance(rewrite.model.get("compile_config"), dict):
+        rewrite.model["compile_config"] = None  # a .keras: Keras compiles only from a non-empty compile_config
+    else:
+        rewrite.drop_training = True
     rewrite.change(f"training config dropped ({why}): the copy loads uncompiled, as load_model(compile=False) "
                    "would; compile it again before training")
 
 
+def _saved_optimizer(rewrite) -> dict | None:
+    """The optimizer's saved config: an .h5's training_config.optimizer_config, a .keras's compile_config.optimizer."""
+    if isinstance(rewrite.training, dict):
+        return rewrite.training.get("optimizer_config")
+    compile_config = rewrite.model.get("compile_config") if isinstance(rewrite.model, dict) else None
+    return compile_config.get("optimizer") if isinstance(compile_config, dict) else None
+
+
 def fix_optimizer_arg_removed(rewrite, artifact: Artifact, env, findings=()) -> None:
     """lr -> learning_rate, decay=0 dropped; any other rejected argument drops the training config."""
-    training = rewrite.training
-    opt = training.get("optimizer_config") if isinstance(training, dict) else None
+    opt = _saved_optimizer(rewrite)
     if not isinstance(opt, dict) or not isinstance(opt.get("config"), dict):
         return
     parts = [opt]
@@ -33,6 +48,9 @@ def fix_optimizer_arg_removed(rewrite, artifact: Artifact, env, findings=()) -> 
             if key in RENAMED_ARGS and RENAMED_ARGS[key] not in cfg:
                 cfg[RENAMED_ARGS[key]] = cfg.pop(key)
                 rewrite.change(f"optimizer {part.get('class_name')}: {key} renamed {RENAMED_ARGS[key]}")
+            elif key in DROPPED_ARGS:
+                value = cfg.pop(key)
+                rewrite.change(f"optimizer {part.get('class_name')}: {key}={value!r} dropped ({DROPPED_ARGS[key]})")
             elif key == "decay" and cfg[key] in (0, 0.0, None):
                 cfg.pop(key)
                 rewrite.change(f"optimizer {part.get('class_name')}: decay=0 dropped (the no-op value)")

@@ -107,7 +107,8 @@ def plan(path: str, config: RunConfig, env, convert: str | None = None) -> Repai
             write_copy(current.artifact, rewrite, staged)
             current, current_path = _check(staged, config, env), staged
             repair.staged = staged
-            repair.training_kept = rewrite.training is not None and not rewrite.drop_training
+            compiles = isinstance(rewrite.model, dict) and bool(rewrite.model.get("compile_config"))  # a .keras
+            repair.training_kept = (rewrite.training is not None and not rewrite.drop_training) or compiles
     except CopyError as exc:
         repair.result.status = "error"
         repair.result.not_fixed = [{"code": "", "reason": str(exc)}]
