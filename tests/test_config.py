@@ -188,3 +188,13 @@ def test_check_flags_are_all_accepted_by_config(project):
     assert 'select = ["KC1"]  # command line' in proc.stdout
     assert '"enabled": true' in proc.stdout and "load = " in proc.stdout
     assert 'custom-objects = ["mypkg.layers"]  # command line' in proc.stdout
+
+
+def test_a_relative_python_path_is_made_absolute_and_a_bare_name_is_kept(tmp_path, monkeypatch):
+    # The guarded load and kcompat fix's proof run the interpreter from their own work folder.
+    from kcompat.config import RunConfig
+
+    monkeypatch.chdir(tmp_path)
+    assert RunConfig(python="venv/bin/python").python == str(tmp_path / "venv" / "bin" / "python")
+    assert RunConfig(python="python3").python == "python3"
+    assert RunConfig().python is None

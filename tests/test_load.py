@@ -173,6 +173,13 @@ OBSERVED = [
     ("Unable to create a TF-Keras model from SavedModel at <fixtures>/tf2.15/subclassed_uncalled_savedmodel. This "
      "SavedModel was exported with `tf.saved_model.save`, and lacks the TF-Keras metadata file.", "ValueError",
      "saved-model", "KC208"),
+    # keras_compile of wild/ikukang__DeepLearningWithPythonKeras/mnist_cnn.h5 (Keras 2.3.1, Conv2D first)
+    ("Kernel shape must have the same length as input, but received kernel of shape (3, 3, 1, 32) and input of "
+     "shape (None, None, 28, 28, 1).", "ValueError", "hdf5-model", "KC217"),
+    # keras_compile of wild/dusanstanojeviccs__cart-pole-system-keras/dqn_weights.h5f (keras-rl weights)
+    ("File format not supported: filepath=<fixtures>/wild/dusanstanojeviccs__cart-pole-system-keras/dqn_weights.h5f. "
+     "Keras 3 only supports V3 `.keras` files, legacy H5 format files (`.h5` extension).", "ValueError",
+     "hdf5-weights", "KC119"),
     # keras_compile of tf2.12/nested.h5
     ("Invalid Functional model configuration. The graph of the Functional model either has loops or disconnected "
      "nodes. The following nodes failed to be resolved: {<Functional name=inner_fn, built=True>: [[", "ValueError",

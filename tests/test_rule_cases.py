@@ -47,6 +47,8 @@ def test_rule_case(rule, case, tmp_path):
                 assert any(case["location"] in (f.location, *f.locations) for f in report.findings)
             if "message" in case:
                 assert any(case["message"] in f.message for f in report.findings)
+            if "severity" in case:
+                assert {f.severity.value for f in report.findings if f.code == rule.code} == {case["severity"]}
     else:
         assert rule.code not in codes, f"{case['name']}: unexpected {rule.code}: {report.findings}"
 

@@ -201,7 +201,8 @@ def architecture_only(artifact: Artifact, env) -> Iterator[Hit]:
                   fix="model = keras.models.model_from_json(open(path).read()); then model.load_weights(weights_path)")
 
 
-KERAS3_SUFFIXES = {Format.hdf5_model: (".h5", ".hdf5"), Format.keras_zip: (".keras",)}
+# Keras 3 load_model and Model.load_weights both pick their reader by these (keras/src/saving/saving_api.py).
+KERAS3_SUFFIXES = {Format.hdf5_model: (".h5", ".hdf5"), Format.hdf5_weights: (".h5", ".hdf5"), Format.keras_zip: (".keras",)}
 
 
 def extension_mismatch(artifact: Artifact, env) -> Iterator[Hit]:
@@ -210,10 +211,13 @@ def extension_mismatch(artifact: Artifact, env) -> Iterator[Hit]:
     suffix = Path(artifact.path).suffix.lower()
     if R.keras_major(env) != 3 or not wanted or suffix in wanted:
         return
-    kind = "an HDF5 model" if artifact.format is Format.hdf5_model else "a .keras zip"
+    kind = {Format.hdf5_model: "an HDF5 model", Format.hdf5_weights: "an HDF5 weights file"}.get(artifact.format,
+                                                                                                "a .keras zip")
     says = ("'File not found: ... Please ensure the file is an accessible `.keras` zip file'" if suffix == ".keras"
             else "'File format not supported'" if suffix not in (".h5", ".hdf5")
             else "an h5py error: the zip is opened as HDF5")
+    if artifact.format is Format.hdf5_weights:
+        says += " (load_model and model.load_weights alike)"
     target = Path(artifact.path).with_suffix(wanted[0]).name
     yield Hit(f"{Path(artifact.path).name} is {kind} but named '{suffix or '(no suffix)'}'; "
               f"{R.keras_label(env)} chooses its reader by the name and fails with {says}",

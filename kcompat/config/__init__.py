@@ -5,6 +5,8 @@ Command-line flags and config files both end up in a ``RunConfig``.
 
 from __future__ import annotations
 
+import os
+
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from kcompat.model import Severity
@@ -41,6 +43,13 @@ class RunConfig(BaseModel):
     jobs: int | None = Field(None, ge=1)  # processes checking artifacts at once; None: one per core (1 with --load)
     artifact_timeout: float = Field(30, alias="artifact-timeout", ge=0)  # seconds per artifact; 0: no budget
     remote_timeout: float = Field(20, alias="remote-timeout", gt=0)  # seconds to connect or read, per request
+
+    @field_validator("python")
+    @classmethod
+    def _absolute_python(cls, value: str | None) -> str | None:
+        # The guarded load and the fix proof run the interpreter from a work folder: a path relative to where
+        # kcompat started would name nothing there. Not resolved: a venv's python is a symlink to its base.
+        return os.path.abspath(os.path.expanduser(value)) if value and os.sep in value else value
 
     @field_validator("target", mode="before")
     @classmethod

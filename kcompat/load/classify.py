@@ -60,6 +60,8 @@ TABLE: tuple[Row, ...] = (
     Row(_r(r"Unrecognized keyword arguments|Keyword argument not understood"), "KC302"),
     Row(_r(r"File format not supported"), "KC204", ("saved-model",)),
     Row(_r(r"File format not supported"), "KC108", ("tf-checkpoint",)),
+    # An HDF5 file named neither .h5 nor .hdf5 (keras-rl writes weights as .h5f): Keras 3 goes by the name.
+    Row(_r(r"File format not supported"), "KC119", ("hdf5-model", "hdf5-weights")),
     Row(_r(r"No model found in config file|No model config found"), "KC107"),
     Row(_r(r"Op type not registered"), "KC604"),
     Row(_r(r"NodeDef mentions attr"), "KC605"),
@@ -73,6 +75,8 @@ TABLE: tuple[Row, ...] = (
     Row(_r(r"File not found: filepath=.*accessible `?\.keras`? zip"), "KC119"),
     Row(_r(r"lacks the TF-Keras metadata file"), "KC208"),
     Row(_r(r"Invalid Functional model configuration"), "KC207"),
+    # A Keras 2 Sequential's first-layer batch_input_shape taken whole as input_shape by Keras 3's legacy loader.
+    Row(_r(r"Kernel shape must have the same length as input.*input of shape \(None, None,"), "KC217", ("hdf5-model",)),
 )
 
 FALLBACK = "KC801"
