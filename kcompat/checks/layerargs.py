@@ -58,6 +58,10 @@ WHY = {
 
 
 def allowed_keys(env: Environment, cls, legacy_path: bool) -> set[str]:
+    if not cls.var_kwargs and cls.params:
+        # No **kwargs (Keras 3 Discretization, SpatialDropout*): from_config's cls(**config) takes the named
+        # parameters only, so even the trainable every Keras 2 layer config holds is refused.
+        return set(cls.params)
     allowed = set(cls.params) | set(cls.base_params) | {"name", "trainable", "dtype"}
     if R.keras_major(env) == 3:
         allowed |= KERAS3_LAYER_EXTRAS
@@ -129,16 +133,18 @@ def layer_arg_unrecognized(artifact: Artifact, env: Environment) -> Iterator[Hit
         if "groups" in bad and layer.class_name == "DepthwiseConv2D":
             fix_parts.append("or load with custom_objects={'DepthwiseConv2D': lambda **kw: "
                              "keras.layers.DepthwiseConv2D(**{k: v for k, v in kw.items() if k != 'groups'})}")
+        raises = (f"Unrecognized keyword arguments passed to {layer.class_name}" if cls.var_kwargs or not cls.params
+                  else f"{cls.name}.__init__() got an unexpected keyword argument '{next(k for k in layer.config if k in bad)}'")
         yield Hit(f"{layer.class_name} '{layer.name}' config has {sorted(bad)} that {label}'s {cls.name} does not "
-                  f"accept: loading fails with \"Unrecognized keyword arguments passed to {layer.class_name}\""
+                  f"accept: loading fails with \"{raises}\""
                   + (f" ({reasons})" if reasons else ""),
                   location=layer.path, fix="; ".join(fix_parts),
                   evidence={"keys": sorted(bad), "class": cls.name, "module": cls.module, "legacy_translation": legacy_path},
                   key=f"{layer.path}:{','.join(sorted(bad))}",
                   group=f"{layer.class_name}:{','.join(sorted(bad))}",
                   group_message=f"{{n}} {layer.class_name} layers ({{locations}}) carry {sorted(bad)} that {label}'s "
-                                f"{cls.name} does not accept: loading fails with \"Unrecognized keyword arguments "
-                                f"passed to {layer.class_name}\"" + (f" ({reasons})" if reasons else ""))
+                                f"{cls.name} does not accept: loading fails with \"{raises}\""
+                                + (f" ({reasons})" if reasons else ""))
 
 
 def _writer_load_hint(artifact: Artifact, env: Environment) -> str:
@@ -157,7 +163,15 @@ def _accepts(values: list, value) -> bool:
     return isinstance(value, str) and value.lower() in values
 
 
+# Functions in keras.layers: Keras 3's legacy deserializer looks every string of a layer config up among the
+# module's objects, and a string that names one of these is handed to the layer as that function.
+KERAS3_LAYERS_FUNCTIONS = {"Input", "add", "average", "concatenate", "deserialize", "dot", "maximum", "minimum",
+                           "multiply", "serialize", "subtract"}
+
+
 def layer_arg_value(artifact: Artifact, env: Environment) -> Iterator[Hit]:
+    yield from _slashed_names(artifact, env)
+    yield from _strings_made_functions(artifact, env)
     rejected: dict[tuple[str, str, str], list[str]] = {}
     for layer in artifact.layers:
         cls = R.find(env, layer.class_name, {"layer", "model"})
@@ -177,6 +191,42 @@ def layer_arg_value(artifact: Artifact, env: Environment) -> Iterator[Hit]:
                   key=f"{class_name}.{arg}",
                   fix=f"Set {arg} to one of {accepted} in those layers' configs (the meaning may differ: check "
                       f"the {class_name} docs of both Keras versions), or load under the Keras that saved it")
+
+
+def _slashed_names(artifact: Artifact, env: Environment) -> Iterator[Hit]:
+    """Keras 3 refuses a layer name with '/' (the name-scope separator); tf.keras wrote such names
+    (DenseNet's 'conv1/conv'). Seen with Keras 3.15.1 on a tf_keras 2.21 DenseNet121 .h5."""
+    if R.keras_major(env) != 3 or artifact.format not in (Format.hdf5_model, Format.keras_zip, Format.json_config):
+        return
+    paths = [layer.path for layer in artifact.layers if "/" in layer.name]
+    if paths:
+        yield Hit(f"{len(paths)} layer name(s) contain '/' ({', '.join(paths[:3])}{', ...' if len(paths) > 3 else ''}): "
+                  f"{R.keras_label(env)} raises \"Argument `name` must be a string and cannot contain character `/`\" "
+                  "at the first of them",
+                  location=paths[0], evidence={"locations": paths[:50]}, key="name:/",
+                  fix="Load it with tf_keras (pip install tf_keras), or rename those layers without '/' in the saved "
+                      "config (and the weight groups of an .h5 that name them)")
+
+
+def _strings_made_functions(artifact: Artifact, env: Environment) -> Iterator[Hit]:
+    if R.keras_major(env) != 3 or artifact.format is not Format.hdf5_model:
+        return  # .keras configs (with "module") go through serialization_lib, which keeps strings as they are
+    swapped: dict[tuple[str, str, str], list[str]] = {}
+    for layer in artifact.layers:
+        cls = R.find(env, layer.class_name, {"layer"}) if layer.module is None else None
+        for arg in cls.accepted if cls is not None else ():
+            value = layer.config.get(arg)
+            if isinstance(value, str) and value in KERAS3_LAYERS_FUNCTIONS:
+                swapped.setdefault((layer.class_name, arg, value), []).append(layer.path)
+    for (class_name, arg, value), paths in swapped.items():
+        yield Hit(f"{len(paths)} {class_name} layer(s) ({', '.join(paths[:3])}) have {arg}={value!r}: "
+                  f"{R.keras_label(env)}'s legacy .h5 loader turns a config string that names a keras.layers function "
+                  f"into that function (keras.layers.{value}), and {class_name} then raises \"Invalid value for "
+                  f"argument {arg}\"",
+                  location=paths[0], evidence={"argument": arg, "value": value, "locations": paths[:50]},
+                  key=f"{class_name}.{arg}:function",
+                  fix="Load it with tf_keras (pip install tf_keras), or save the model as .keras from the Keras that "
+                      "wrote it: a .keras config keeps the string")
 
 
 # --- fixer --------------------------------------------------------------------------------------

@@ -242,7 +242,36 @@ def undeserializable_losses(artifact: Artifact, env) -> Iterator[tuple[str, str,
                     f"Received: reduction={config['reduction']}")
 
 
+def compile_config_losses(artifact: Artifact, env) -> Iterator[tuple[str, str, str]]:
+    """(location, saved value, the error) for each loss object of a .keras compile_config that the target's
+    class refuses: Keras 3 rebuilds it with cls(**config), so tf.keras's 'fn' and reduction='auto' end the load
+    (seen with Keras 3.15.1 on tf_keras 2.21 .keras files). Loss names and metric objects load."""
+    classes = pool(env)
+    for location, item in _iter_strings(artifact.training.loss, "compile_config.loss"):
+        if not isinstance(item, dict) or not isinstance(item.get("config"), dict):
+            continue
+        config = item["config"]
+        cls = next((c for c in classes if c.kind == "loss" and c.obj_type == "class" and c.name == item.get("class_name")),
+                   None)
+        if cls is None or not cls.params:
+            continue
+        extra = [k for k in config if k not in cls.params] if not cls.var_kwargs else []
+        accepted = cls.accepted.get("reduction")
+        if extra:
+            yield location, item["class_name"], f"TypeError: {cls.name}.__init__() got an unexpected keyword argument '{extra[0]}'"
+        elif accepted is not None and "reduction" in config and config["reduction"] not in accepted:
+            yield location, f"{item['class_name']}(reduction={config['reduction']!r})", (
+                f"ValueError: Invalid value for argument `reduction`. Received: reduction={config['reduction']}")
+
+
 def training_config_undeserializable(artifact: Artifact, env) -> Iterator[Hit]:
+    if compiles_from_compile_config(artifact, env):
+        for location, value, error in compile_config_losses(artifact, env):
+            yield Hit(f"{loader_name(env)} cannot rebuild the saved loss {value!r} from this .keras compile_config: "
+                      f"load_model(compile=True) raises {error}",
+                      location=location, fix=COMPILE_FALSE,
+                      evidence={"part": "loss", "value": value, "error": error}, key=f"{location}:{value}")
+        return
     if not compiles_from_training_config(artifact, env):
         return
     class_name, config = optimizer_config(artifact)

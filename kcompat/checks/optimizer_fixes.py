@@ -90,9 +90,42 @@ def _fix_loss(item, env, rewrite):
     return None
 
 
+def _fix_compile_config_losses(rewrite, compile_config: dict, env) -> None:
+    """A .keras's tf.keras loss objects: 'fn' (the function the Keras 3 class already wraps) is dropped and
+    reduction='auto' becomes 'sum_over_batch_size' (what AUTO meant outside a distribution strategy)."""
+    classes = {c.name: c for c in pool(env) if c.kind == "loss" and c.obj_type == "class"}
+
+    def visit(value):
+        if isinstance(value, dict) and isinstance(value.get("config"), dict) and value.get("class_name") in classes:
+            cls, config = classes[value["class_name"]], value["config"]
+            if "fn" in config and "fn" not in cls.params:
+                config.pop("fn")
+                rewrite.change(f"loss {value['class_name']}: fn dropped (the class computes it)")
+            if config.get("reduction") == "auto" and "auto" not in cls.accepted.get("reduction", ["auto"]):
+                config["reduction"] = "sum_over_batch_size"
+                rewrite.change(f"loss {value['class_name']}: reduction 'auto' -> 'sum_over_batch_size'")
+            if not cls.var_kwargs and any(k not in cls.params for k in config):
+                raise LookupError(value["class_name"])
+        elif isinstance(value, dict):
+            for v in value.values():
+                visit(v)
+        elif isinstance(value, list):
+            for v in value:
+                visit(v)
+
+    try:
+        visit(compile_config.get("loss"))
+    except LookupError as exc:
+        _drop_training(rewrite, f"{loader_name(env)} has no loss to stand for {exc.args[0]!r}")
+
+
 def fix_training_config_undeserializable(rewrite, artifact: Artifact, env, findings=()) -> None:
     """Rewrite the losses the target knows under another form; otherwise drop the training config."""
     training = rewrite.training
+    compile_config = rewrite.model.get("compile_config") if isinstance(rewrite.model, dict) else None
+    if training is None and isinstance(compile_config, dict):
+        _fix_compile_config_losses(rewrite, compile_config, env)
+        return
     if not isinstance(training, dict):
         return
     class_name, config = optimizer_config(artifact)
