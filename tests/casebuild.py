@@ -72,6 +72,8 @@ def write_h5(path: Path, spec: dict[str, Any]) -> None:
             f.attrs[key] = json.dumps(value) if isinstance(value, (dict, list)) else value
         for name, shape in spec.get("datasets", {}).items():
             f.create_dataset(name, data=np.zeros(shape, dtype="float32"))
+        for name, shape in spec.get("opaque_datasets", {}).items():  # untyped bytes, as h5py stores bfloat16
+            f.create_dataset(name, data=np.zeros(shape, dtype="V2"))
         for group, attrs in spec.get("group_attrs", {}).items():
             g = f.require_group(group)
             for key, value in attrs.items():

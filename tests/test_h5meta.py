@@ -145,6 +145,12 @@ def committed_type(path: Path) -> None:
         f["model_weights/d"].attrs.create("typed", 1.5, dtype=f["model_weights/t"])
 
 
+def opaque(path: Path) -> None:
+    """Opaque data, as Keras 3 writes bfloat16 weights into an .h5 (h5py stores the 2-byte values untyped)."""
+    with h5py.File(path, "a") as f:
+        f["model_weights/d/d/bf16:0"] = np.zeros((2, 3), "V2")
+
+
 def soft_link(path: Path) -> None:
     with h5py.File(path, "a") as f:
         f["model_weights/alias"] = h5py.SoftLink("/model_weights/d")
@@ -174,6 +180,7 @@ READ = [
     ("strings-and-bools", {}, strings_and_bools),
     ("committed-datatype", {}, committed_type),
     ("committed-datatype-latest", {"libver": "latest"}, committed_type),
+    ("opaque-data", {}, opaque),
 ]
 
 

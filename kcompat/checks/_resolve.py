@@ -115,10 +115,21 @@ def normalise_module(module: str) -> str:
     return "keras" + module[len("tf_keras"):] if module.startswith("tf_keras") else module
 
 
+QUANTIZERS = ("keras.quantizers", "keras.src.quantizers")
+
+
+def has_quantizers(env: Environment) -> bool:
+    """Whether the target's Keras has the quantization config classes of keras.quantizers (a quantized Keras 3
+    model's layers name Int8QuantizationConfig, AbsMaxQuantizer there). The probe does not list them; they
+    ship with the quantization_config argument of the layers that take one."""
+    return memo(pool(env), "quantizers", lambda: keras_major(env) == 3 and any(
+        "quantization_config" in c.params for c in pool(env) if c.kind == "layer"))
+
+
 def existing_modules(env: Environment) -> set[str]:
     """Every module (and parent package) that the env's Keras classes live in, keras-rooted."""
     def build() -> set[str]:
-        out: set[str] = set()
+        out: set[str] = set(QUANTIZERS) if has_quantizers(env) else set()
         # Keras 3 serializes ops too (a keras.applications model holds keras.src.ops.numpy.Add), so a
         # module exists if any serializable object the probe found lives there, not only a layer.
         for entry in [*pool(env), *(env.keras_ops if framework(env) == "keras" else [])]:
@@ -161,6 +172,8 @@ def resolvable(env: Environment, ref: ObjectRef) -> bool:
         return keras_major(env) == 2 and ref.module in env.custom_object_modules
     names = known_names(env)
     if ref.class_name in names:
+        return True
+    if ref.module and normalise_module(ref.module).startswith(QUANTIZERS) and has_quantizers(env):
         return True
     if ref.kind == "string":
         lowered = memo(pool(env), "lowered", lambda: {n.lower() for n in names})

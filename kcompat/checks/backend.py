@@ -154,3 +154,18 @@ def fix_mixed_precision_policy(rewrite, artifact: Artifact, env: Environment, fi
             obj.clear()
             obj.update({"class_name": "Policy", "config": {"name": policy}})
         rewrite.change(f"dtype policy {name}('{policy}') written as {obj['class_name']}('{policy}')")
+
+
+def h5_opaque_weights(artifact: Artifact, env) -> Iterator[Hit]:
+    """Keras 3 writes bfloat16 weights into an .h5 as 2-byte opaque data (h5py has no bfloat16), and its
+    legacy loader cannot cast them back: seen with Keras 3.15.1 on a model saved under the bfloat16 policy."""
+    if artifact.format is not Format.hdf5_model or R.keras_major(env) != 3:
+        return
+    opaque = [w for w in artifact.weights if w.dtype.startswith("|V")]
+    if opaque:
+        yield Hit(f"{len(opaque)} weight(s) are stored as untyped {opaque[0].dtype[2:]}-byte values ({opaque[0].name} "
+                  f"first), as h5py stores bfloat16: {R.keras_label(env)}'s legacy .h5 loader cannot cast them into the "
+                  "layers' variables, so load_model raises 'ValueError: No cast function available.'",
+                  location=opaque[0].name, evidence={"weights": [w.name for w in opaque[:50]], "dtype": opaque[0].dtype},
+                  fix="Save the model as .keras (it keeps the bfloat16 dtype), or cast its variables to float32 "
+                      "before saving the .h5")

@@ -172,6 +172,7 @@ KERAS3_LAYERS_FUNCTIONS = {"Input", "add", "average", "concatenate", "deserializ
 def layer_arg_value(artifact: Artifact, env: Environment) -> Iterator[Hit]:
     yield from _slashed_names(artifact, env)
     yield from _strings_made_functions(artifact, env)
+    yield from _listed_axis(artifact, env)
     rejected: dict[tuple[str, str, str], list[str]] = {}
     for layer in artifact.layers:
         cls = R.find(env, layer.class_name, {"layer", "model"})
@@ -206,6 +207,24 @@ def _slashed_names(artifact: Artifact, env: Environment) -> Iterator[Hit]:
                   location=paths[0], evidence={"locations": paths[:50]}, key="name:/",
                   fix="Load it with tf_keras (pip install tf_keras), or rename those layers without '/' in the saved "
                       "config (and the weight groups of an .h5 that name them)")
+
+
+def _listed_axis(artifact: Artifact, env: Environment) -> Iterator[Hit]:
+    """Keras 3 BatchNormalization takes int(axis); Keras 2 writes axis as a list once the layer is built. The
+    legacy .h5 path turns a one-element list into its int, a .keras config reaches the class as saved
+    (seen with Keras 3.15.1 on a tf_keras 2.21 .keras)."""
+    if R.keras_major(env) != 3:
+        return
+    paths = [layer.path for layer in artifact.layers if layer.class_name == "BatchNormalization"
+             and isinstance(layer.config.get("axis"), list)
+             and (layer.module is not None or len(layer.config["axis"]) != 1)]
+    if paths:
+        yield Hit(f"{len(paths)} BatchNormalization layer(s) ({', '.join(paths[:3])}) have axis as a list, as Keras 2 "
+                  f"writes it: {R.keras_label(env)}'s BatchNormalization takes one int and raises \"int() argument must "
+                  "be a string, a bytes-like object or a real number, not 'list'\"",
+                  location=paths[0], evidence={"locations": paths[:50]}, key="BatchNormalization.axis:list",
+                  fix="Load it with tf_keras (pip install tf_keras), or write the axis as an int (axis=[3] -> axis=3) "
+                      "in those layers' configs")
 
 
 def _strings_made_functions(artifact: Artifact, env: Environment) -> Iterator[Hit]:

@@ -65,6 +65,9 @@ def dtype(body: bytes) -> tuple[str, int, int]:
         plain = base_cls == 3 or (len(body) >= 20 and uint(body, 16, 2) == 0 and uint(body, 18, 2) == 8)
         if base_cls in (0, 3) and base_size == 1 and plain:
             return "vlen-string", size, (bits >> 8) & 0x0F
+    if cls == 5 and not body[8:8 + (bits & 0xFF)].rstrip(b"\x00").startswith(b"NUMPY:"):
+        # opaque: h5py reads it as numpy void of that size; numpy's own opaque tags (datetimes) it maps back
+        return f"|V{size}", size, 0
     raise Unsupported(f"datatype class {cls}")
 
 
