@@ -180,6 +180,10 @@ OBSERVED = [
     ("File format not supported: filepath=<fixtures>/wild/dusanstanojeviccs__cart-pole-system-keras/dqn_weights.h5f. "
      "Keras 3 only supports V3 `.keras` files, legacy H5 format files (`.h5` extension).", "ValueError",
      "hdf5-weights", "KC119"),
+    # keras_compile of wild/csci-599-applied-ml-for-games__ZeroGo/models/AlphaGo/alphago_valuev1-2-6.h5 (a Go bot's
+    # own HDF5 layout: /encoder and /model/kerasmodel, no model_config at the root)
+    ("No model config found in the file at <fixtures>/wild/csci-599-applied-ml-for-games__ZeroGo/models/AlphaGo/"
+     "alphago_valuev1-2-6.h5.", "ValueError", "hdf5-other", "KC120"),
     # keras_compile of tf2.12/nested.h5
     ("Invalid Functional model configuration. The graph of the Functional model either has loops or disconnected "
      "nodes. The following nodes failed to be resolved: {<Functional name=inner_fn, built=True>: [[", "ValueError",

@@ -12,6 +12,20 @@ from kcompat.model import Artifact, Format
 LEGACY_BACKENDS = ("theano", "cntk")
 
 
+# What only Keras 1 wrote into layer configs: a load fails at the first layer that has one (an InputLayer's
+# extra keys are ignored), so an error of an earlier layer (a Lambda under safe_mode) is met first.
+KERAS1_CLASSES = {"Convolution1D", "Convolution2D", "Convolution3D", "AtrousConvolution1D", "AtrousConvolution2D",
+                  "Deconvolution2D", "SeparableConvolution2D", "Merge", "MaxoutDense", "Highway", "TimeDistributedDense"}
+KERAS1_KEYS = {"border_mode", "dim_ordering", "nb_filter", "nb_row", "nb_col", "init", "inner_init", "inner_activation",
+               "W_regularizer", "b_regularizer", "U_regularizer", "W_constraint", "b_constraint", "U_constraint",
+               "subsample", "subsample_length", "filter_length", "bias", "consume_less", "dropout_W", "dropout_U"}
+
+
+def _first_keras1_layer(artifact: Artifact) -> str | None:
+    return next((layer.path for layer in artifact.layers if layer.class_name != "InputLayer"
+                 and (layer.class_name in KERAS1_CLASSES or KERAS1_KEYS & set(layer.config))), None)
+
+
 def legacy_backend(artifact: Artifact, env: Environment) -> Iterator[Hit]:
     backend = (artifact.backend or "").lower()
     if artifact.keras_major == 1:
@@ -20,6 +34,7 @@ def legacy_backend(artifact: Artifact, env: Environment) -> Iterator[Hit]:
         if backend in LEGACY_BACKENDS:
             why += f" saved with the {backend} backend (kernels in {backend} layout)"
         yield Hit(f"{why}: no modern Keras can load it as a model; only its weights can be salvaged",
+                  location=_first_keras1_layer(artifact),
                   fix="Rebuild the architecture in current Keras code, then copy the weights over with h5py "
                       "(f['model_weights'][layer][...]); flip Theano convolution kernels "
                       "(kernel[::-1, ::-1]) and convert channels_first to channels_last where needed",

@@ -62,6 +62,7 @@ TABLE: tuple[Row, ...] = (
     Row(_r(r"File format not supported"), "KC108", ("tf-checkpoint",)),
     # An HDF5 file named neither .h5 nor .hdf5 (keras-rl writes weights as .h5f): Keras 3 goes by the name.
     Row(_r(r"File format not supported"), "KC119", ("hdf5-model", "hdf5-weights")),
+    Row(_r(r"No model found in config file|No model config found"), "KC120", ("hdf5-other",)),
     Row(_r(r"No model found in config file|No model config found"), "KC107"),
     Row(_r(r"Op type not registered"), "KC604"),
     Row(_r(r"NodeDef mentions attr"), "KC605"),
