@@ -109,7 +109,7 @@ def test_a_check_that_does_not_raise_or_tests_no_argument_gives_nothing(accepted
 @pytest.mark.slow
 def test_a_real_probe_records_the_release_facts():
     env = get_environment(refresh=True)
-    assert env.probe_version == PROBE_VERSION == "4"
+    assert env.probe_version == PROBE_VERSION == "5"
     # TF's op definitions: Conv2D declares T, strides and padding without defaults, the rest with one;
     # XlaCallModule gained defaults for dim_args_spec after TF 2.12 (KC608).
     assert env.ops_required["Conv2D"] == ["T", "padding", "strides"]
@@ -127,3 +127,6 @@ def test_a_real_probe_records_the_release_facts():
     assert keras.keras_zip_weight_paths[0].startswith("layers/conv2d/vars/")
     assert keras.savedmodel_plain.startswith("ValueError")  # Keras 3 load_model refuses a SavedModel
     assert env.loaders["tf_keras"].savedmodel_plain == "ok"
+    # tf_keras resolves an activation string through its module's globals, which hold tf.nn's relu6 too
+    tf_keras_activations = {c.name for c in env.tf_keras_classes if c.kind == "activation"}
+    assert {"relu6", "relu", "softmax"} <= tf_keras_activations

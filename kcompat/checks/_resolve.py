@@ -116,6 +116,17 @@ def normalise_module(module: str) -> str:
 
 
 QUANTIZERS = ("keras.quantizers", "keras.src.quantizers")
+OPS = "keras.src.ops."  # a Keras 3 functional model's operation nodes (keras.ops.add, x[:, :2]...) live here
+
+
+def is_op(module: str | None) -> bool:
+    return bool(module) and normalise_module(module).startswith(OPS)
+
+
+def find_op(env: Environment, name: str) -> KerasClass | None:
+    """The target's Keras 3 operation class of that name (the probe records them in keras_ops)."""
+    ops = env.keras_ops if framework(env) == "keras" else []
+    return memo(ops, "ops", lambda: {o.name: o for o in ops}).get(name)
 
 
 def has_quantizers(env: Environment) -> bool:
@@ -170,6 +181,8 @@ def resolvable(env: Environment, ref: ObjectRef) -> bool:
         # A non-Keras module: Keras 3 never imports it; Keras 2 imports it if it is importable,
         # which we know only for the modules named by --custom-objects.
         return keras_major(env) == 2 and ref.module in env.custom_object_modules
+    if is_op(ref.module):  # an operation class, not a layer: Add the op is not Add the layer
+        return find_op(env, ref.class_name) is not None
     names = known_names(env)
     if ref.class_name in names:
         return True

@@ -105,7 +105,7 @@ def layer_arg_unrecognized(artifact: Artifact, env: Environment) -> Iterator[Hit
         return  # Keras 3's load_model does not read SavedModels at all (KC204)
     label = R.keras_label(env)
     for layer in _strict_layers(artifact):
-        cls = R.find(env, layer.class_name, {"layer"})
+        cls = R.find_op(env, layer.class_name) if R.is_op(layer.module) else R.find(env, layer.class_name, {"layer"})
         if cls is None:
             continue  # unknown classes are KC301's
         if major == 3 and cls.name == "InputLayer":
@@ -175,7 +175,7 @@ def layer_arg_value(artifact: Artifact, env: Environment) -> Iterator[Hit]:
     yield from _listed_axis(artifact, env)
     rejected: dict[tuple[str, str, str], list[str]] = {}
     for layer in artifact.layers:
-        cls = R.find(env, layer.class_name, {"layer", "model"})
+        cls = None if R.is_op(layer.module) else R.find(env, layer.class_name, {"layer", "model"})
         if cls is None:
             continue
         for arg, values in cls.accepted.items():

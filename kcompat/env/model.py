@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 # Bump when the probe output changes shape or meaning: it is part of the cache key,
 # so old cache entries are re-probed instead of being misread.
-PROBE_VERSION = "4"  # 2: keras_ops, loaders, KerasClass.accepted and .slots; 3: h5_honours_compile_false; 4: ops_required
+PROBE_VERSION = "5"  # 2: keras_ops, loaders, KerasClass.accepted and .slots; 3: h5_honours_compile_false; 4: ops_required; 5: TF functions in Keras 2 activations
 
 TRACKED_DISTRIBUTIONS = ("tensorflow", "keras", "tf_keras", "h5py", "numpy", "protobuf")
 

@@ -44,7 +44,7 @@ from kcp_walker import BASE_PATHS, Walker, _bases, _first_attr  # noqa: E402
 
 sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE]
 
-PROBE_VERSION = "4"  # keep equal to kcompat.env.model.PROBE_VERSION
+PROBE_VERSION = "5"  # keep equal to kcompat.env.model.PROBE_VERSION
 
 
 def main(argv=None):

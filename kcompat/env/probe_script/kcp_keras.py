@@ -140,7 +140,9 @@ def walk_keras(pkg, framework, major, errors):
                     for k, v in vars(mod).items()
                     if not k.startswith("_")
                     and inspect.isfunction(v)
-                    and getattr(v, "__module__", "").startswith(pkg)
+                    # tf_keras's activations module also holds TensorFlow's relu6, silu, leaky_relu,
+                    # log_softmax (from tf.nn): activations.get("relu6") finds them there too
+                    and getattr(v, "__module__", "").startswith((pkg, "tensorflow."))
                     and k not in NOT_DESERIALIZABLE
                 )
                 walker.walk_dict(table, kind)
