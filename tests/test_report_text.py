@@ -140,3 +140,15 @@ def test_the_first_fix_line_is_one_line_even_for_a_multi_line_fix():
     line = first_fix_line(report)
     assert line and "\n" not in line and "\\n" not in line
     assert "compile=False); model.compile(" in line
+
+
+def test_a_savedmodel_verdict_names_every_loader_whole():
+    # Four loaders fail, each with its code: the line the helper's report found cut as "keras fa…".
+    from tests.envbuild import build_env
+
+    env = build_env({"preset": "keras3.15-tf2.21"})
+    folder = REPO / "fixtures" / "wild" / "AngelDeveloper22__Air-Turbine-Power-Predictions-Model"
+    report = check_paths([str(folder)], RunConfig(), env=env)
+    line = text.verdict_line(report.artifacts[0])
+    assert "…" not in line and line.endswith("keras fails (KC204)"), line
+    assert all(f"{loader}* fails" in line for loader in ("tf_keras", "tf_saved_model", "tfsmlayer")), line

@@ -85,7 +85,8 @@ def facts(entry: ArtifactReport) -> list[str]:
     return lines
 
 
-LINE = 100  # the verdict line and a one-line fix fit this many characters
+LINE = 100  # a one-line fix fits this many characters
+VERDICT_LINE = 160  # every loader's outcome: a SavedModel's four loaders with their codes take ~110
 MESSAGE = 240  # a finding's message by default (-v: whole); the JSON report always has it whole
 
 
@@ -106,7 +107,7 @@ def verdict_line(entry: ArtifactReport) -> str | None:
         state["keras (compile=False)"] = state.pop("keras-nocompile")
     parts = [f"{loader}{'*' if loader.split(' ')[0] in meant else ''} {says}"
              for loader, says in sorted(state.items(), key=lambda kv: kv[0].split(" ")[0] not in meant)]
-    return clip("verdict: " + ", ".join(parts), LINE)
+    return clip("verdict: " + ", ".join(parts), VERDICT_LINE)
 
 
 def one_line_fix(fix: str) -> str:
