@@ -7,7 +7,7 @@ import posixpath
 import re
 from pathlib import Path
 
-from kcompat.artifacts.detect import checkpoint_prefix
+from kcompat.artifacts.detect import TABLE_MAGIC, checkpoint_prefix
 from kcompat.artifacts.tfindex import BundleIndexError, read_index
 from kcompat.model import Artifact, Problem, Weight
 from kcompat.sources import is_local
@@ -80,11 +80,31 @@ def read_bundle(artifact: Artifact, prefix: Path, member: str | None = None) -> 
                                          detail=f"{len(missing)} data shard(s) missing: {', '.join(missing[:3])}"))
 
 
+def v1_table(prefix: Path) -> bool:
+    """A V1 checkpoint (tf.compat.v1.train.Saver, write_version=V1, the default before TF 0.12) is one table
+    file named by the prefix itself, with no .index beside it."""
+    if not is_local(prefix):  # a remote source: not read byte by byte for this
+        return False
+    try:
+        size = prefix.stat().st_size if prefix.is_file() else 0
+        if size < 48:
+            return False
+        with prefix.open("rb") as fh:
+            fh.seek(size - 8)
+            return fh.read(8) == TABLE_MAGIC
+    except OSError:
+        return False
+
+
 def read_checkpoint(artifact: Artifact, path: Path) -> None:
     try:
         prefix = resolve_prefix(path)
     except OutsideFolder as exc:
         artifact.problems.append(Problem(kind="checkpoint-index-corrupt", member="checkpoint", detail=str(exc)))
+        return
+    if prefix is not None and not prefix.with_name(prefix.name + ".index").is_file() and v1_table(prefix):
+        artifact.notes["checkpoint_prefix"] = str(prefix)
+        artifact.notes["checkpoint_version"] = "V1"
         return
     if prefix is None or not prefix.with_name(prefix.name + ".index").is_file():
         artifact.problems.append(Problem(kind="checkpoint-index-corrupt", detail="no .index file found for this checkpoint"))

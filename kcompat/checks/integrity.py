@@ -82,7 +82,14 @@ def weights_only(artifact: Artifact, env) -> Iterator[Hit]:
 
 
 def checkpoint_not_model(artifact: Artifact, env) -> Iterator[Hit]:
-    if artifact.format is Format.tf_checkpoint:
+    if artifact.format is Format.tf_checkpoint and artifact.notes.get("checkpoint_version") == "V1":
+        prefix = artifact.notes["checkpoint_prefix"]
+        yield Hit("a TF V1 checkpoint (one table file, as tf.compat.v1.train.Saver wrote by default before TF 0.12): "
+                  "it holds weights only; no Keras loader or tf.saved_model.load reads it, and "
+                  "tf.train.Checkpoint cannot restore it into a model",
+                  fix=f"reader = tf.train.load_checkpoint({prefix!r}); then assign reader.get_tensor(name) to the "
+                      "matching variables of a model rebuilt in code (reader.get_variable_to_shape_map() lists them)")
+    elif artifact.format is Format.tf_checkpoint:
         prefix = artifact.notes.get("checkpoint_prefix", artifact.path)
         yield Hit(
             f"TF checkpoint ({len(artifact.checkpoint_keys)} tensors): it holds weights only, and Keras 3 "
