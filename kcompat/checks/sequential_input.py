@@ -64,8 +64,9 @@ def legacy_sequential_input_shape(artifact: Artifact, env: Environment) -> Itera
                   "'Kernel shape must have the same length as input')",
                   location=layer_name(first), fix=FIX, evidence={"batch_input_shape": shape, "rank_bound": breaking})
     else:
-        yield Hit(f"{head}; its layers ({', '.join(sorted(seen))}) build on any rank, so it loads, but "
-                  "model.input_shape, exports and serving signatures carry the extra dimension",
+        yield Hit(f"{head}; its layers ({', '.join(sorted(seen))}) build on any rank, so it loads, but calling it "
+                  f"on the inputs it was trained on raises 'Invalid input shape ... Expected shape {built}' "
+                  "(seen with Keras 3.15.1 on a Dense model)",
                   location=layer_name(first), fix=FIX, severity="warning", evidence={"batch_input_shape": shape})
 
 
