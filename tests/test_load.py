@@ -176,6 +176,19 @@ OBSERVED = [
     # keras_compile of wild/ikukang__DeepLearningWithPythonKeras/mnist_cnn.h5 (Keras 2.3.1, Conv2D first)
     ("Kernel shape must have the same length as input, but received kernel of shape (3, 3, 1, 32) and input of "
      "shape (None, None, 28, 28, 1).", "ValueError", "hdf5-model", "KC217"),
+    # keras.saving.load_model (Keras 3.15.1) of keras.applications.MobileNetV3Small saved to .h5 by Keras 3.15.1
+    ("Only input tensors may be passed as positional arguments. The following argument value should be passed as a "
+     "keyword argument: 3.0 (of type <class 'float'>)", "ValueError", "hdf5-model", "KC218"),
+    # keras.saving.load_model (Keras 3.15.1) of a Keras 3.15.1 .h5 holding x + y of two tensors
+    ("too many positional arguments", "TypeError", "hdf5-model", "KC218"),
+    # tf_keras.models.load_model (tf_keras 2.21.0) of a tf_keras .h5 holding an adapted StringLookup
+    ("Save or restore weights that is not an instance of `tf.Variable` is not supported in h5, use "
+     "`save_format='tf'` instead. Received a model or layer StringLookup with weights", "NotImplementedError",
+     "hdf5-model", "KC219"),
+    # keras.saving.load_model (Keras 3.15.1) of the same file: its StringLookup holds batch_input_shape
+    ("Error when deserializing class 'StringLookup' using config={'name': 'string_lookup_1', 'trainable': True}."
+     "\n\nException encountered: Unrecognized keyword argument(s): {'input_shape': [None]}", "TypeError",
+     "hdf5-model", "KC302"),
     # keras_compile of wild/dusanstanojeviccs__cart-pole-system-keras/dqn_weights.h5f (keras-rl weights)
     ("File format not supported: filepath=<fixtures>/wild/dusanstanojeviccs__cart-pole-system-keras/dqn_weights.h5f. "
      "Keras 3 only supports V3 `.keras` files, legacy H5 format files (`.h5` extension).", "ValueError",

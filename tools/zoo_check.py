@@ -96,6 +96,114 @@ for name, m in models.items():
     m.compile(optimizer="adam", loss="mse"); save(m, f"layer_{name}")
     if name in ("conv", "rnn", "mha"):
         export(m, name)
+
+def attempt(name, build, fmts=("keras", "h5"), compile_with=("adam", "mse")):
+    try:
+        m = build()
+        if compile_with:
+            m.compile(optimizer=compile_with[0], loss=compile_with[1], **(compile_with[2] if len(compile_with) > 2 else {}))
+    except Exception as e:
+        print("could not build", which, name, type(e).__name__, str(e)[:120])
+        return
+    save(m, name, fmts)
+
+L = layers
+wider = {
+    "timedistributed": lambda: sq(L.TimeDistributed(L.Dense(2)), L.Flatten(), L.Dense(1), inp=(3, 4)),
+    "convlstm": lambda: sq(L.ConvLSTM2D(2, 3, padding="same"), L.Flatten(), L.Dense(1), inp=(2, 6, 6, 1)),
+    "convtranspose": lambda: sq(L.Conv1DTranspose(2, 3), L.UpSampling1D(2), L.Flatten(), L.Dense(1), inp=(6, 2)),
+    "separable": lambda: sq(L.SeparableConv2D(2, 3), L.DepthwiseConv2D(3), L.ZeroPadding2D(1), L.Cropping2D(1),
+                            L.UpSampling2D(2), L.Flatten(), L.Dense(1), inp=(9, 9, 2)),
+    "norms": lambda: sq(L.LayerNormalization(), L.UnitNormalization(), L.Reshape((2, 2)),
+                        L.GroupNormalization(groups=1), L.Flatten(), L.Dense(1)),
+    "activations": lambda: sq(L.Dense(3, activation="gelu"), L.Dense(3, activation="swish"), L.LeakyReLU(),
+                              L.PReLU(), L.ELU(), L.ReLU(max_value=6.0), L.Dense(3, activation="selu"),
+                              L.Dense(3, activation="hard_sigmoid"), L.Softmax(), L.Dense(1, activation="softplus")),
+    "noise_reg": lambda: sq(L.GaussianNoise(0.1), L.AlphaDropout(0.1),
+                            L.Dense(3, kernel_regularizer=keras.regularizers.L1L2(0.01, 0.01),
+                                    kernel_constraint=keras.constraints.MaxNorm(2.0),
+                                    kernel_initializer=keras.initializers.Orthogonal()),
+                            L.ActivityRegularization(0.01), L.Dense(1)),
+    "repeat_permute": lambda: sq(L.RepeatVector(3), L.Permute((2, 1)), L.Flatten(), L.Dense(1)),
+    "preprocess_img": lambda: sq(L.Rescaling(1 / 255.0), L.Resizing(6, 6), L.RandomFlip(), L.RandomRotation(0.1),
+                                 L.Conv2D(2, 3), L.Flatten(), L.Dense(1), inp=(8, 8, 3)),
+    "lambda": lambda: sq(L.Lambda(lambda t: t * 2.0), L.Dense(1)),
+}
+def normalization():
+    n = L.Normalization(); n.adapt(np.random.rand(16, 4).astype("float32")); return sq(n, L.Dense(1))
+wider["normalization"] = normalization
+def text():
+    tv = L.TextVectorization(max_tokens=20, output_sequence_length=4); tv.adapt(["a b c", "b c d e"])
+    i = keras.Input((), dtype="string"); return keras.Model(i, L.Dense(1)(L.Embedding(20, 2)(tv(i))[:, 0]))
+wider["textvectorization"] = text
+def lookups():
+    i = keras.Input((1,), dtype="string"); j = keras.Input((1,), dtype="int64")
+    s = L.StringLookup(vocabulary=["a", "b"], output_mode="one_hot")(i)
+    n = L.IntegerLookup(vocabulary=[3, 5], output_mode="one_hot")(j)
+    h = L.Hashing(4, output_mode="one_hot")(i)
+    return keras.Model([i, j], L.Dense(1)(L.Concatenate()([L.Flatten()(s), L.Flatten()(n), L.Flatten()(h)])))
+wider["lookups"] = lookups
+def nested():
+    inner = sq(L.Dense(3), L.Dense(2)); shared = L.Dense(2)
+    a = keras.Input((4,)); b = keras.Input((4,))
+    return keras.Model([a, b], L.Dense(1)(L.Dot(axes=1)([shared(inner(a)), shared(inner(b))])))
+wider["nested_shared"] = nested
+for name, build in wider.items():
+    attempt(f"wide_{name}", build)
+def multi():
+    i = keras.Input((4,)); h = L.Dense(3)(i)
+    return keras.Model(i, {"reg": L.Dense(1, name="reg")(h), "cls": L.Dense(2, activation="softmax", name="cls")(h)})
+attempt("multi_output", multi, compile_with=("adam", {"reg": "mse", "cls": "sparse_categorical_crossentropy"},
+        {"loss_weights": {"reg": 1.0, "cls": 0.5}, "metrics": {"reg": ["mae"], "cls": ["accuracy"]}}))
+more_losses = {
+    "focal": lambda: keras.losses.CategoricalFocalCrossentropy(),
+    "sparse_logits": lambda: keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+    "kld": lambda: keras.losses.KLDivergence(), "cosine": lambda: keras.losses.CosineSimilarity(axis=-1),
+    "logcosh": lambda: keras.losses.LogCosh(),
+}
+for name, loss in more_losses.items():
+    attempt(f"loss2_{name}", dense, compile_with=("adam", loss()))
+more_metrics = {"f1": lambda: keras.metrics.F1Score(), "r2": lambda: keras.metrics.R2Score(),
+                "topk": lambda: keras.metrics.TopKCategoricalAccuracy(k=1), "iou": lambda: keras.metrics.MeanIoU(2)}
+for name, metric in more_metrics.items():
+    attempt(f"metric_{name}", dense, compile_with=("adam", "mse", {"metrics": [metric()]}))
+more_opts = {
+    "lion": lambda: keras.optimizers.Lion(), "adafactor": lambda: keras.optimizers.Adafactor(),
+    "cosine_warmup": lambda: keras.optimizers.Adam(S.CosineDecay(0.0, 100, warmup_target=0.01, warmup_steps=10)),
+    "cosine": lambda: keras.optimizers.Adam(S.CosineDecay(0.01, 100)),
+    "piecewise": lambda: keras.optimizers.SGD(S.PiecewiseConstantDecay([10, 20], [0.1, 0.01, 0.001])),
+    "polynomial": lambda: keras.optimizers.SGD(S.PolynomialDecay(0.1, 100)),
+    "inverse_time": lambda: keras.optimizers.SGD(S.InverseTimeDecay(0.1, 10, 0.5)),
+    "restarts": lambda: keras.optimizers.SGD(S.CosineDecayRestarts(0.1, 10)),
+}
+for name, opt in more_opts.items():
+    attempt(f"opt2_{name}", dense, compile_with=(opt(), "mse"))
+keras.mixed_precision.set_global_policy("mixed_float16")
+attempt("mixed_float16", lambda: sq(L.Dense(3), L.Dense(1, dtype="float32")))
+keras.mixed_precision.set_global_policy("float32")
+@keras.saving.register_keras_serializable(package="zoo") if which == "k3" else keras.utils.register_keras_serializable(package="zoo")
+class Scale(L.Layer):
+    def __init__(self, factor=2.0, **kw):
+        super().__init__(**kw); self.factor = factor
+    def call(self, t):
+        return t * self.factor
+    def get_config(self):
+        return {**super().get_config(), "factor": self.factor}
+attempt("custom_registered", lambda: sq(Scale(), L.Dense(1)))
+P = keras.ops if which == "k3" else tf  # operations on symbolic tensors: Keras 3 ops, tf_keras TFOpLambda
+operations = {"add_const": lambda x: x + 3.0, "mul_tensors": lambda x: x * L.Dense(4)(x),
+              "concat": lambda x: P.concat([x, x], -1) if which == "tk" else P.concatenate([x, x], axis=-1),
+              "relu": lambda x: tf.nn.relu(x) if which == "tk" else P.relu(x),
+              "mean": lambda x: P.reduce_mean(x, -1, keepdims=True) if which == "tk" else P.mean(x, -1, keepdims=True)}
+for name, op in operations.items():
+    def build(op=op):
+        i = keras.Input((4,)); return keras.Model(i, L.Dense(1)(op(i)))
+    attempt(f"op_{name}", build)
+apps = {"mobilenetv2": lambda: keras.applications.MobileNetV2((32, 32, 3), alpha=0.35, weights=None, classes=3),
+        "mobilenetv3": lambda: keras.applications.MobileNetV3Small((32, 32, 3), weights=None, classes=3),
+        "efficientnetb0": lambda: keras.applications.EfficientNetB0(weights=None, input_shape=(32, 32, 3), classes=3)}
+for name, build in apps.items():
+    attempt(f"app_{name}", build, compile_with=("adam", "categorical_crossentropy"))
 if which == "k3":
     keras.mixed_precision.set_global_policy("bfloat16")
     m = sq(layers.Dense(3), layers.Dense(1, dtype="float32")); m.compile(optimizer="adam", loss="mse"); save(m, "bf16")

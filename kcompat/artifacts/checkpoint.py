@@ -83,9 +83,7 @@ def read_bundle(artifact: Artifact, prefix: Path, member: str | None = None) -> 
 def v1_table(prefix: Path) -> bool:
     """A V1 checkpoint (tf.compat.v1.train.Saver, write_version=V1, the default before TF 0.12) is one table
     file named by the prefix itself, with no .index beside it."""
-    if not is_local(prefix):  # a remote source: not read byte by byte for this
-        return False
-    try:
+    try:  # from a bucket or a server too: one ranged read of the file's last 8 bytes
         size = prefix.stat().st_size if prefix.is_file() else 0
         if size < 48:
             return False

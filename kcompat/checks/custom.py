@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from kcompat.checks import _resolve as R
+from kcompat.checks._operations import owned_by_kc218
 from kcompat.checks.base import Hit
 from kcompat.env.model import Environment
 from kcompat.model import KERAS_METADATA_NODE, Artifact, Format, ObjectRef
@@ -44,7 +45,8 @@ def _snippet(refs: list[ObjectRef]) -> str:
 def custom_object_unresolved(artifact: Artifact, env: Environment) -> Iterator[Hit]:
     if artifact.keras_major == 1 or (artifact.backend or "") in ("theano", "cntk"):
         return
-    refs = unresolved_objects(artifact, env)
+    owned = owned_by_kc218(artifact, env)  # Keras 3 operations saved into an .h5 are KC218's
+    refs = [r for r in unresolved_objects(artifact, env) if r.location not in owned]
     breaks = None
     if artifact.format in METRICS_ONLY:
         if R.keras_major(env) != 2:

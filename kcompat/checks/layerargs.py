@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from kcompat.checks import _resolve as R
+from kcompat.checks._operations import owned_by_kc218
 from kcompat.checks.base import Hit
 from kcompat.env.model import Environment
 from kcompat.model import Artifact, Format
@@ -35,6 +36,10 @@ KERAS3_POPPED = {
     "StringLookup": {"vocabulary_size": (3, 0), "has_input_vocabulary": (3, 0)},
     "IntegerLookup": {"vocabulary_size": (3, 0), "has_input_vocabulary": (3, 0)},
 }
+# Keras 3's IndexLookup takes the popped keys above, trainable and dtype from **kwargs, and raises
+# "Unrecognized keyword argument(s)" for any other: the input_shape the legacy loader makes of the
+# batch_input_shape tf_keras writes for a StringLookup adapted before it was called, too.
+KERAS3_CLOSED_KWARGS = {"StringLookup", "IntegerLookup"}
 # Keyword arguments Keras 2 / tf_keras classes pop from **kwargs, or their from_config pops from the config
 # before calling the constructor (read from tf_keras/src/layers).
 _RNN2 = {"zero_output_for_mask", "input_length", "return_runtime", "enable_caching_device"}
@@ -64,9 +69,11 @@ def allowed_keys(env: Environment, cls, legacy_path: bool) -> set[str]:
         return set(cls.params)
     allowed = set(cls.params) | set(cls.base_params) | {"name", "trainable", "dtype"}
     if R.keras_major(env) == 3:
-        allowed |= KERAS3_LAYER_EXTRAS
         version = R.version_tuple(R.keras_version(env)) or (3, 0)
         allowed |= {k for k, since in KERAS3_POPPED.get(cls.name, {}).items() if version[:2] >= since}
+        if cls.name in KERAS3_CLOSED_KWARGS:
+            return allowed  # its parents' parameters (oov_method...), not the input_shape every other layer takes
+        allowed |= KERAS3_LAYER_EXTRAS
         if legacy_path:
             allowed |= KERAS3_LEGACY_EXTRAS
     else:
@@ -104,7 +111,10 @@ def layer_arg_unrecognized(artifact: Artifact, env: Environment) -> Iterator[Hit
             or (artifact.backend or "") in ("theano", "cntk"):
         return  # Keras 3's load_model does not read SavedModels at all (KC204)
     label = R.keras_label(env)
+    owned = owned_by_kc218(artifact, env)  # Keras 3 operations saved into an .h5 are KC218's
     for layer in _strict_layers(artifact):
+        if layer.path in owned:
+            continue
         cls = R.find_op(env, layer.class_name) if R.is_op(layer.module) else R.find(env, layer.class_name, {"layer"})
         if cls is None:
             continue  # unknown classes are KC301's
@@ -133,7 +143,8 @@ def layer_arg_unrecognized(artifact: Artifact, env: Environment) -> Iterator[Hit
         if "groups" in bad and layer.class_name == "DepthwiseConv2D":
             fix_parts.append("or load with custom_objects={'DepthwiseConv2D': lambda **kw: "
                              "keras.layers.DepthwiseConv2D(**{k: v for k, v in kw.items() if k != 'groups'})}")
-        raises = (f"Unrecognized keyword arguments passed to {layer.class_name}" if cls.var_kwargs or not cls.params
+        raises = ("Unrecognized keyword argument(s): {...}" if major == 3 and cls.name in KERAS3_CLOSED_KWARGS
+                  else f"Unrecognized keyword arguments passed to {layer.class_name}" if cls.var_kwargs or not cls.params
                   else f"{cls.name}.__init__() got an unexpected keyword argument '{next(k for k in layer.config if k in bad)}'")
         yield Hit(f"{layer.class_name} '{layer.name}' config has {sorted(bad)} that {label}'s {cls.name} does not "
                   f"accept: loading fails with \"{raises}\""

@@ -57,7 +57,7 @@ TABLE: tuple[Row, ...] = (
            r"|Unable to restore custom object|Could not interpret activation function identifier"),
         "KC301",
     ),
-    Row(_r(r"Unrecognized keyword arguments|Keyword argument not understood"), "KC302"),
+    Row(_r(r"Unrecognized keyword argument(s|\(s\))|Keyword argument not understood"), "KC302"),
     Row(_r(r"File format not supported"), "KC204", ("saved-model",)),
     Row(_r(r"File format not supported"), "KC108", ("tf-checkpoint",)),
     # An HDF5 file named neither .h5 nor .hdf5 (keras-rl writes weights as .h5f): Keras 3 goes by the name.
@@ -78,6 +78,11 @@ TABLE: tuple[Row, ...] = (
     Row(_r(r"Invalid Functional model configuration"), "KC207"),
     # A Keras 2 Sequential's first-layer batch_input_shape taken whole as input_shape by Keras 3's legacy loader.
     Row(_r(r"Kernel shape must have the same length as input.*input of shape \(None, None,"), "KC217", ("hdf5-model",)),
+    Row(_r(r"Save or restore weights that is not an instance of `?tf\.Variable`? is not supported in h5"), "KC219",
+        ("hdf5-model",)),
+    # A Keras 3 operation (x + 3.0, x * y) in an .h5, rebuilt by the legacy loader as the merge layer of its name.
+    Row(_r(r"Only input tensors may be passed as positional arguments|too many positional arguments"), "KC218",
+        ("hdf5-model",)),
 )
 
 FALLBACK = "KC801"
