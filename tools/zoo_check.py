@@ -1,9 +1,11 @@
 """Save a zoo of common models with the installed Keras 3 and tf_keras, load each for real, and compare.
 
-    .venv/bin/python tools/zoo_check.py [--out DIR] [--keep]
+    .venv/bin/python tools/zoo_check.py [--out DIR] [--old PYTHON]
 
 Every model is saved as .keras and .h5 by Keras 3 (``k3/``) and by tf_keras (``tk/``, TF_USE_LEGACY_KERAS=1),
-plus SavedModels (``model.export``, ``tf.saved_model.save`` and tf_keras ``model.save(dir)``). Then one process
+plus SavedModels (``model.export``, ``tf.saved_model.save`` and tf_keras ``model.save(dir)``); with ``--old``, also
+by another interpreter's TensorFlow and its own tf.keras (``tf/``: TF 2.15 writes what most models in the wild
+are). Then one process
 per loader (keras, keras-nocompile, tf_keras, tf_saved_model, tfsmlayer) loads every file in turn, and
 ``kcompat check`` judges the same files statically; each artifact x loader pair where the verdict and the real
 load disagree is printed. Needs the reference venv (TensorFlow, keras, tf_keras); takes a few minutes.
@@ -33,6 +35,10 @@ import tensorflow as tf
 if which == "k3":
     import keras
     from keras import layers
+elif which == "tf":  # an older TensorFlow's own tf.keras (Keras 2), from the interpreter given as --old
+    from tensorflow import keras
+    from tensorflow.keras import layers
+    which = "tk"  # it builds what tf_keras builds
 else:
     import tf_keras as keras
     from tf_keras import layers
@@ -190,6 +196,48 @@ class Scale(L.Layer):
     def get_config(self):
         return {**super().get_config(), "factor": self.factor}
 attempt("custom_registered", lambda: sq(Scale(), L.Dense(1)))
+more = {
+    "rnn_cells": lambda: sq(L.RNN([L.LSTMCell(3), L.GRUCell(2)]), L.Dense(1), inp=(5, 3)),
+    "simple_rnn": lambda: sq(L.SimpleRNN(3, return_sequences=True), L.Bidirectional(L.GRU(2)), L.Dense(1), inp=(5, 3)),
+    "conv3d": lambda: sq(L.Conv3D(2, 2), L.AveragePooling3D(1), L.GlobalMaxPooling3D(), L.Dense(1), inp=(4, 4, 4, 1)),
+    "conv2d_transpose": lambda: sq(L.Conv2DTranspose(2, 3, strides=2), L.UpSampling2D(interpolation="bilinear"),
+                                   L.GlobalAveragePooling2D(), L.Dense(1), inp=(4, 4, 1)),
+    "timedistributed_conv": lambda: sq(L.TimeDistributed(L.Conv2D(2, 3)), L.TimeDistributed(L.Flatten()),
+                                       L.LSTM(2), L.Dense(1), inp=(3, 6, 6, 1)),
+    "masking_embedding": lambda: sq(L.Embedding(30, 4, embeddings_regularizer="l2", mask_zero=True),
+                                    L.GlobalAveragePooling1D(), L.Dense(1), inp=(6,)),
+    "category_encoding": lambda: sq(L.CategoryEncoding(5, output_mode="multi_hot"), L.Dense(1), inp=(3,)),
+    "augment": lambda: sq(L.RandomZoom(0.1), L.RandomContrast(0.1), L.RandomTranslation(0.1, 0.1), L.Flatten(),
+                          L.Dense(1), inp=(8, 8, 3)),
+    "rescaling_list": lambda: sq(L.Rescaling([0.5, 0.25, 1.0], offset=[0.0, 0.1, 0.0]), L.Flatten(), L.Dense(1),
+                                 inp=(2, 2, 3)),
+    "normalization_given": lambda: sq(L.Normalization(mean=[0.5] * 4, variance=[2.0] * 4), L.Dense(1)),
+    "dot_normalize": lambda: (lambda a, b: keras.Model([a, b], L.Dense(1)(L.Dot(axes=1, normalize=True)([a, b]))))(
+        keras.Input((4,)), keras.Input((4,))),
+    "dict_inputs": lambda: (lambda a, b: keras.Model({"a": a, "b": b}, L.Dense(1)(L.Concatenate()([a, b]))))(
+        keras.Input((4,), name="a"), keras.Input((2,), name="b")),
+    "unbuilt": lambda: keras.Sequential([L.Dense(3), L.Dense(1)]),
+    "identity_minmax": lambda: sq(L.Dense(3, kernel_constraint=keras.constraints.MinMaxNorm(0.1, 1.0),
+                                          bias_constraint=keras.constraints.NonNeg()),
+                                  L.Dense(1, kernel_initializer=keras.initializers.HeNormal(seed=1))),
+}
+for name, build in more.items():
+    attempt(f"more_{name}", build)
+def no_opt():
+    m = dense(); m.compile(optimizer="adam", loss="mse")
+    try:
+        m.save(os.path.join(out, "more_no_optimizer.h5"), include_optimizer=False)
+    except Exception as e:
+        print("could not save", which, "more_no_optimizer", type(e).__name__, str(e)[:120])
+no_opt()
+@(keras.saving.register_keras_serializable(package="zoo") if which == "k3" else keras.utils.register_keras_serializable(package="zoo"))
+class TwoDense(keras.Model):
+    def __init__(self, **kw):
+        super().__init__(**kw); self.a = L.Dense(3); self.b = L.Dense(1)
+    def call(self, t):
+        return self.b(self.a(t))
+m = TwoDense(); m(np.zeros((1, 4), "float32")); m.compile(optimizer="adam", loss="mse")
+save(m, "more_subclassed_model", ("keras",))
 P = keras.ops if which == "k3" else tf  # operations on symbolic tensors: Keras 3 ops, tf_keras TFOpLambda
 operations = {"add_const": lambda x: x + 3.0, "mul_tensors": lambda x: x * L.Dense(4)(x),
               "concat": lambda x: P.concat([x, x], -1) if which == "tk" else P.concatenate([x, x], axis=-1),
@@ -250,11 +298,14 @@ def run(args: list[str], **kw) -> subprocess.CompletedProcess:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", help="where to write the zoo (default: a temporary folder)")
+    parser.add_argument("--old", metavar="PYTHON", help="also save the zoo with this interpreter's TensorFlow and its "
+                                                         "tf.keras (a venv with tensorflow 2.15, say), into tf/")
     args = parser.parse_args(argv)
     out = Path(args.out or tempfile.mkdtemp(prefix="kcompat-zoo-"))
     env = dict(os.environ, CUDA_VISIBLE_DEVICES="", TF_CPP_MIN_LOG_LEVEL="3")
-    for which, extra in (("k3", {}), ("tk", {"TF_USE_LEGACY_KERAS": "1"})):
-        made = run([sys.executable, "-c", MAKE, which, str(out / which)], env=env | extra)
+    makers = [(sys.executable, "k3", {}), (sys.executable, "tk", {"TF_USE_LEGACY_KERAS": "1"})]
+    for python, which, extra in makers + ([(args.old, "tf", {})] if args.old else []):
+        made = run([python, "-c", MAKE, which, str(out / which)], env=env | extra)
         print("\n".join(line for line in made.stdout.splitlines() if line.startswith("could not")))
     real = {}
     for loader in LOADERS:
@@ -262,7 +313,8 @@ def main(argv: list[str] | None = None) -> int:
         run([sys.executable, "-c", LOAD, loader, str(out), str(target)], env=env)
         real[loader] = json.loads(target.read_text()) if target.exists() else {}
     report = out / "static.json"
-    run([sys.executable, "-m", "kcompat", "check", str(out / "k3"), str(out / "tk"), "--json", str(report), "-q",
+    run([sys.executable, "-m", "kcompat", "check", *(str(p) for p in sorted(out.iterdir()) if p.is_dir()),
+         "--json", str(report), "-q",
          "--python", sys.executable], cwd=ROOT, env=env | {"PYTHONPATH": str(ROOT)})
     pairs = wrong = 0
     for entry in json.loads(report.read_text())["artifacts"]:
