@@ -36,8 +36,10 @@ def _calls(entry: dict) -> list | None:
     return [n["args"] for n in nodes]
 
 
-def _walk(obj: dict, location: str, path: str) -> Iterator[OpNode]:
+def _walk(obj: dict, location: str, path: str, depth: int = 0) -> Iterator[OpNode]:
     config = obj.get("config")
+    if depth > 200:  # as deep as the config reader goes
+        return
     layers = config.get("layers") if isinstance(config, dict) else None
     if not isinstance(layers, list):
         return
@@ -52,7 +54,7 @@ def _walk(obj: dict, location: str, path: str) -> Iterator[OpNode]:
         if ("module" not in entry and calls is not None and "trainable" not in inner and "dtype" not in inner
                 and entry["class_name"] != "InputLayer"):
             yield OpNode(where, here, entry["class_name"], inner, calls)
-        yield from _walk(entry, f"{where}.config", here)
+        yield from _walk(entry, f"{where}.config", here, depth + 1)
 
 
 def operation_nodes(artifact: Artifact) -> list[OpNode]:
