@@ -189,6 +189,12 @@ OBSERVED = [
     ("Error when deserializing class 'StringLookup' using config={'name': 'string_lookup_1', 'trainable': True}."
      "\n\nException encountered: Unrecognized keyword argument(s): {'input_shape': [None]}", "TypeError",
      "hdf5-model", "KC302"),
+    # keras.saving.load_model (Keras 3.15.1) of a Keras 2.0.9 .h5 holding Bidirectional(LSTM) (erincmer/AdvGan)
+    ("Could not locate class 'LSTM'. Make sure custom classes and functions are decorated with "
+     "`@keras.saving.register_keras_serializable()`.", "TypeError", "hdf5-model", "KC220"),
+    # keras.saving.load_model (Keras 3.15.1) of a Keras 2.2.5 seq2seq .h5 (udnet96/lstm_seq2seq s2s.h5)
+    ('Layer "lstm_2" expects 1 input(s), but it received 3 input tensors. Inputs received: [<KerasTensor shape=(None, '
+     'None, 101), dtype=float32, sparse=False, ragged=False, name=input_2>', "ValueError", "hdf5-model", "KC221"),
     # keras_compile of wild/dusanstanojeviccs__cart-pole-system-keras/dqn_weights.h5f (keras-rl weights)
     ("File format not supported: filepath=<fixtures>/wild/dusanstanojeviccs__cart-pole-system-keras/dqn_weights.h5f. "
      "Keras 3 only supports V3 `.keras` files, legacy H5 format files (`.h5` extension).", "ValueError",

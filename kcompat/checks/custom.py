@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 from kcompat.checks import _resolve as R
 from kcompat.checks._operations import owned_by_kc218
+from kcompat.checks.loaders import compiles_anyway
 from kcompat.checks.base import Hit
 from kcompat.env.model import Environment
 from kcompat.model import KERAS_METADATA_NODE, Artifact, Format, ObjectRef
@@ -47,17 +48,38 @@ def custom_object_unresolved(artifact: Artifact, env: Environment) -> Iterator[H
         return
     owned = owned_by_kc218(artifact, env)  # Keras 3 operations saved into an .h5 are KC218's
     refs = [r for r in unresolved_objects(artifact, env) if r.location not in owned]
-    breaks = None
     if artifact.format in METRICS_ONLY:
         if R.keras_major(env) != 2:
             return
-        refs = [r for r in refs if r.location.startswith(KERAS_METADATA_NODE)]
-        breaks = ["keras"]  # compile=True only: compile=False leaves the metrics alone
+        # compile=True only: compile=False leaves the metrics alone
+        yield from _hits(artifact, env, [r for r in refs if r.location.startswith(KERAS_METADATA_NODE)], ["keras"])
+        return
+    if artifact.format is not Format.hdf5_model:
+        yield from _hits(artifact, env, refs, None)
+        return
+    compiling = [r for r in refs if r.location.startswith("training_config")]
+    yield from _hits(artifact, env, [r for r in refs if r not in compiling], None)
+    if not compiling:
+        return
+    if R.keras_major(env) == 3:
+        # Keras 3's legacy HDF5 compile hands a loss or metric it cannot find back as its name, and compile()
+        # resolves names only when it builds: load_model(compile=True) succeeds with no loss (Keras 3.15.1,
+        # a tf_keras 'Custom>FocalLoss'), and evaluate raises "No loss to compute".
+        yield from _hits(artifact, env, compiling, [], severity="warning", after=(
+            f"; {R.keras_label(env)}'s .h5 loader keeps it as a bare name and the load succeeds, but the model has no "
+            "usable loss or metric: fit and evaluate raise (\"No loss to compute\")"))
+    else:
+        yield from _hits(artifact, env, compiling, None if compiles_anyway(env) else ["keras"])
+
+
+def _hits(artifact: Artifact, env: Environment, refs: list[ObjectRef], breaks: list[str] | None,
+          severity: str | None = None, after: str = "") -> Iterator[Hit]:
     if not refs:
         return
-    fix = _snippet(refs) + ("; or load it with compile=False and compile it in code" if breaks else "")
+    compile_only = breaks is not None and "keras-nocompile" not in breaks
+    fix = _snippet(refs) + ("; or load it with compile=False and compile it in code" if compile_only else "")
     names = ", ".join(dict.fromkeys(R.lookup_key(r) for r in refs))
-    hidden = ""
+    hidden = after
     if artifact.format in (Format.keras_zip, Format.keras_dir) and R.keras_major(env) == 3:
         hidden = (f"; Keras 3 may report this only as \"<class {artifact.model_class or 'Functional'}> could not be "
                   "deserialized properly\", which hides the real class")
@@ -68,11 +90,11 @@ def custom_object_unresolved(artifact: Artifact, env: Environment) -> Iterator[H
         yield Hit(f"{what} '{R.lookup_key(ref)}'{module} at {ref.location or '<model>'} cannot be resolved by "
                   f"{R.keras_label(env)} (not built in, not registered, not in custom_objects); all unresolved: "
                   f"{names}{hidden}",
-                  location=where, fix=fix,
+                  location=where, fix=fix, severity=severity,
                   evidence={"name": R.lookup_key(ref), "module": ref.module, "config_location": ref.location,
                             "all_unresolved": list(dict.fromkeys(R.lookup_key(r) for r in refs)),
-                            **({"breaks": breaks} if breaks else {})},
+                            **({"breaks": breaks} if breaks is not None else {})},
                   key=f"{ref.location}:{R.lookup_key(ref)}",
-                  group="unresolved",
+                  group="unresolved-compile" if severity else "unresolved",
                   group_message=f"{{n}} objects ({{locations}}) cannot be resolved by {R.keras_label(env)} (not "
                                 f"built in, not registered, not in custom_objects); all unresolved: {names}{hidden}")

@@ -180,7 +180,30 @@ KERAS3_LAYERS_FUNCTIONS = {"Input", "add", "average", "concatenate", "deserializ
                            "multiply", "serialize", "subtract"}
 
 
+def _numpy_json(artifact: Artifact, env: Environment) -> Iterator[Hit]:
+    """Keras 2.0's JSON encoder wrote a NumPy value (a float32 alpha) as {"type": "ndarray", "value": ...}; no
+    loader decodes it, so the layer gets the dict: Keras 3.15.1's LeakyReLU raises "'<' not supported between
+    instances of 'dict' and 'int'", tf_keras 2.21's "float() argument must be a string or a real number"."""
+    for layer in artifact.layers:
+        bad = sorted(k for k, v in layer.config.items()
+                     if isinstance(v, dict) and v.get("type") == "ndarray" and "value" in v and len(v) == 2)
+        if not bad:
+            continue
+        shown = ", ".join(f"{k}={layer.config[k]!r}" for k in bad)
+        plain = ", ".join(f"{k}={layer.config[k]['value']!r}" for k in bad)
+        yield Hit(f"{layer.class_name} '{layer.name}' holds {shown}: Keras 2.0 wrote a NumPy value so, and "
+                  f"{R.keras_label(env)} does not decode it, so {layer.class_name} gets a dict where it expects a "
+                  "number and loading fails (for a LeakyReLU: \"'<' not supported between instances of 'dict' and "
+                  "'int'\")",
+                  location=layer.path, key=f"{layer.path}:ndarray",
+                  fix=f"Replace each {{\"type\": \"ndarray\", \"value\": v}} in the model_config attribute with v "
+                      f"(here {plain})",
+                  group="ndarray", group_message="{n} layers ({locations}) hold NumPy values as Keras 2.0 wrote "
+                                                 "them ({{'type': 'ndarray', 'value': ...}}), which no Keras decodes")
+
+
 def layer_arg_value(artifact: Artifact, env: Environment) -> Iterator[Hit]:
+    yield from _numpy_json(artifact, env)
     yield from _slashed_names(artifact, env)
     yield from _strings_made_functions(artifact, env)
     yield from _listed_axis(artifact, env)

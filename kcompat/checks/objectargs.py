@@ -29,7 +29,10 @@ def object_arg_unrecognized(artifact: Artifact, env: Environment) -> Iterator[Hi
             cls = R.find(env, value["class_name"], KINDS)
             if cls is None or cls.var_kwargs or not (cls.params or cls.base_params):
                 continue  # unknown classes are KC301's; **kwargs takes anything
-            bad = sorted(k for k in value["config"] if k not in set(cls.params) | set(cls.base_params))
+            taken = set(cls.params) | set(cls.base_params)
+            if cls.kind == "initializer" and R.keras_major(env) == 2:
+                taken.add("dtype")  # Keras 2's Initializer.from_config pops it (TF 1 initializers wrote it); Keras 3's does not
+            bad = sorted(k for k in value["config"] if k not in taken)
             if not bad:
                 continue
             yield Hit(

@@ -24,7 +24,7 @@ from kcompat.model import Artifact, Format
 # Flatten then Dense: "Shapes used to initialize variables must be fully-defined").
 ANY_RANK = {"Dense", "Dropout", "Activation", "BatchNormalization", "LayerNormalization", "GaussianNoise",
             "GaussianDropout", "AlphaDropout", "ReLU", "LeakyReLU", "ELU", "Softmax", "ThresholdedReLU",
-            "ActivityRegularization", "Masking"}
+            "ActivityRegularization", "Masking", "Embedding"}
 
 
 def _shifted(config) -> tuple[dict, list[dict]] | None:
@@ -44,6 +44,25 @@ def _shifted(config) -> tuple[dict, list[dict]] | None:
     return (first, layers) if isinstance(shape, list) and shape else None
 
 
+def _reached(layers: list) -> list[dict]:
+    """The layers the extra dimension reaches: all of them, or those up to a Reshape to a fully given shape,
+    whose output has that shape whatever its input's rank (a Keras 2.2.4 Reshape-first CNN loads in 3.15.1)."""
+    out = []
+    for layer in layers:
+        if not isinstance(layer, dict):
+            continue
+        out.append(layer)
+        if _fixed_reshape(layer):
+            break
+    return out
+
+
+def _fixed_reshape(layer: dict) -> bool:
+    target = layer.get("config", {}).get("target_shape") if isinstance(layer.get("config"), dict) else None
+    return (layer.get("class_name") == "Reshape" and isinstance(target, list) and bool(target)
+            and all(isinstance(d, int) and d > 0 for d in target))
+
+
 def legacy_sequential_input_shape(artifact: Artifact, env: Environment) -> Iterator[Hit]:
     if R.keras_major(env) != 3 or artifact.format is not Format.hdf5_model:
         return
@@ -52,8 +71,9 @@ def legacy_sequential_input_shape(artifact: Artifact, env: Environment) -> Itera
         return
     first, layers = found
     shape = first["config"]["batch_input_shape"]
-    seen = {str(layer.get("class_name")) for layer in layers if isinstance(layer, dict)}
-    breaking = sorted(seen - ANY_RANK)
+    reached = _reached(layers)
+    seen = {str(layer.get("class_name")) for layer in reached}
+    breaking = sorted({str(layer.get("class_name")) for layer in reached if not _fixed_reshape(layer)} - ANY_RANK)
     built = "(None, " + ", ".join("None" if d is None else str(d) for d in shape) + ")"
     head = (f"{first.get('class_name')} '{layer_name(first)}' is the first layer of this Keras "
             f"{artifact.keras_version or '2'} Sequential and holds batch_input_shape={shape}: "
@@ -64,7 +84,10 @@ def legacy_sequential_input_shape(artifact: Artifact, env: Environment) -> Itera
                   "'Kernel shape must have the same length as input')",
                   location=layer_name(first), fix=FIX, evidence={"batch_input_shape": shape, "rank_bound": breaking})
     else:
-        yield Hit(f"{head}; its layers ({', '.join(sorted(seen))}) build on any rank, so it loads, but calling it "
+        fixed = (f"its Reshape '{layer_name(reached[-1])}' gives the layers after it a fixed shape"
+                 if reached and reached[-1].get("class_name") == "Reshape" else
+                 f"its layers ({', '.join(sorted(seen))}) build on any rank")
+        yield Hit(f"{head}; {fixed}, so it loads, but calling it "
                   f"on the inputs it was trained on raises 'Invalid input shape ... Expected shape {built}' "
                   "(seen with Keras 3.15.1 on a Dense model)",
                   location=layer_name(first), fix=FIX, severity="warning", evidence={"batch_input_shape": shape})

@@ -52,6 +52,10 @@ TABLE: tuple[Row, ...] = (
     Row(_r(r"Bad CRC-32|File is not a zip file"), "KC103"),
     Row(_r(r"Expected a model\.weights\.h5"), "KC104"),
     Row(_r(r"Invalid value for argument `reduction`"), "KC404"),
+    # A built-in layer nested in a Keras 2 .h5's Bidirectional, TimeDistributed or RNN, which Keras 3 looks up by module.
+    Row(_r(r"Could not locate class '(LSTM|GRU|SimpleRNN|LSTMCell|GRUCell|SimpleRNNCell|StackedRNNCells|Dense|"
+           r"Conv[123]D|Conv2DTranspose|Dropout|Embedding|Flatten|BatchNormalization|Activation|Bidirectional|"
+           r"TimeDistributed|MaxPooling[123]D|ConvLSTM2D)'"), "KC220", ("hdf5-model",)),
     Row(
         _r(r"Unknown layer|Could not locate (class|function)|Unknown (object|class|activation|loss|metric)"
            r"|Unable to restore custom object|Could not interpret activation function identifier"),
@@ -80,6 +84,8 @@ TABLE: tuple[Row, ...] = (
     Row(_r(r"Kernel shape must have the same length as input.*input of shape \(None, None,"), "KC217", ("hdf5-model",)),
     Row(_r(r"Save or restore weights that is not an instance of `?tf\.Variable`? is not supported in h5"), "KC219",
         ("hdf5-model",)),
+    # A Keras 2 recurrent layer called with its initial state, whose inbound tensors Keras 3 passes as one input.
+    Row(_r(r"expects 1 input\(s\), but it received \d+ input tensors"), "KC221", ("hdf5-model",)),
     # A Keras 3 operation (x + 3.0, x * y) in an .h5, rebuilt by the legacy loader as the merge layer of its name.
     Row(_r(r"Only input tensors may be passed as positional arguments|too many positional arguments"), "KC218",
         ("hdf5-model",)),
