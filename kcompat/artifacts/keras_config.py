@@ -13,6 +13,7 @@ NAMED_KEYS = {
     "recurrent_initializer", "embeddings_initializer", "depthwise_initializer", "pointwise_initializer",
     "kernel_regularizer", "bias_regularizer", "activity_regularizer", "recurrent_regularizer",
     "kernel_constraint", "bias_constraint", "recurrent_constraint",
+    "fn",  # a metric or loss wrapper's function (tf.keras 2.13+ writes MeanMetricWrapper configs so)
 }
 
 

@@ -66,8 +66,9 @@ def custom_object_unresolved(artifact: Artifact, env: Environment) -> Iterator[H
         # resolves names only when it builds: load_model(compile=True) succeeds with no loss (Keras 3.15.1,
         # a tf_keras 'Custom>FocalLoss'), and evaluate raises "No loss to compute".
         yield from _hits(artifact, env, compiling, [], severity="warning", after=(
-            f"; {R.keras_label(env)}'s .h5 loader keeps it as a bare name and the load succeeds, but the model has no "
-            "usable loss or metric: fit and evaluate raise (\"No loss to compute\")"))
+            f"; {R.keras_label(env)}'s .h5 loader keeps it as a bare name and the load succeeds, but compile() resolves "
+            "names only when fit or evaluate build the loss and metrics, and they fail then (a lost loss: \"No loss "
+            "to compute\")"))
     else:
         yield from _hits(artifact, env, compiling, None if compiles_anyway(env) else ["keras"])
 
