@@ -100,11 +100,12 @@ def read_checkpoint(artifact: Artifact, path: Path) -> None:
     except OutsideFolder as exc:
         artifact.problems.append(Problem(kind="checkpoint-index-corrupt", member="checkpoint", detail=str(exc)))
         return
-    if prefix is not None and not prefix.with_name(prefix.name + ".index").is_file() and v1_table(prefix):
+    indexed = prefix is not None and prefix.with_name(prefix.name + ".index").is_file()  # a request in a bucket
+    if prefix is not None and not indexed and v1_table(prefix):
         artifact.notes["checkpoint_prefix"] = str(prefix)
         artifact.notes["checkpoint_version"] = "V1"
         return
-    if prefix is None or not prefix.with_name(prefix.name + ".index").is_file():
+    if not indexed:
         artifact.problems.append(Problem(kind="checkpoint-index-corrupt", detail="no .index file found for this checkpoint"))
         return
     artifact.notes["checkpoint_prefix"] = str(prefix)

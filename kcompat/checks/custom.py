@@ -58,7 +58,7 @@ def custom_object_unresolved(artifact: Artifact, env: Environment) -> Iterator[H
         yield from _hits(artifact, env, refs, None)
         return
     compiling = [r for r in refs if r.location.startswith("training_config")]
-    yield from _hits(artifact, env, [r for r in refs if r not in compiling], None)
+    yield from _hits(artifact, env, [r for r in refs if not r.location.startswith("training_config")], None)
     if not compiling:
         return
     if R.keras_major(env) == 3:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from kcompat.checks import _resolve as R
+from kcompat.checks._rewrite import object_dicts
 from kcompat.checks.base import Hit
 from kcompat.env.model import Environment
 from kcompat.model import Artifact, Format
@@ -63,14 +64,7 @@ def fix_legacy_h5_nested_layer(rewrite, artifact: Artifact, env: Environment, fi
     targets = {(parent.name, layer.wrapper_key, layer.name) for layer, parent in nested_unlocatable(artifact, env)}
     if not targets:
         return
-
-    def visit(node) -> None:
-        if isinstance(node, list):
-            for item in node:
-                visit(item)
-            return
-        if not isinstance(node, dict):
-            return
+    for node in object_dicts(rewrite.model):
         config = node.get("config") if isinstance(node.get("config"), dict) else {}
         for key in NESTING.get(node.get("class_name"), ()):
             nested = config.get(key)
@@ -80,7 +74,3 @@ def fix_legacy_h5_nested_layer(rewrite, artifact: Artifact, env: Environment, fi
                     child["module"] = "keras.layers"
                     rewrite.change(f"{node.get('class_name')} '{config.get('name')}': its {key} "
                                    f"{child.get('class_name')} '{name}' names module keras.layers")
-        for value in config.values():
-            visit(value)
-
-    visit(rewrite.model)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from kcompat.checks import _resolve as R
+from kcompat.checks._rewrite import layer_name, model_levels
 from kcompat.checks.base import Hit
 from kcompat.env.model import Environment
 from kcompat.model import Artifact, Format
@@ -14,27 +15,17 @@ from kcompat.model import Artifact, Format
 RECURRENT = {"LSTM", "GRU", "SimpleRNN", "RNN", "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D"}
 
 
-def _entries(config) -> Iterator[dict]:
-    inner = config.get("config") if isinstance(config, dict) else None
-    layers = inner.get("layers") if isinstance(inner, dict) else None
-    for entry in layers if isinstance(layers, list) else []:
-        if isinstance(entry, dict):
-            yield entry
-            if entry.get("class_name") in ("Model", "Functional"):
-                yield from _entries(entry)
-
-
 def legacy_rnn_initial_state(artifact: Artifact, env: Environment) -> Iterator[Hit]:
     if R.keras_major(env) != 3 or artifact.format is not Format.hdf5_model or artifact.keras_major == 3:
         return
-    for entry in _entries(artifact.config):
+    for entry in (layer for _, _, layers in model_levels(artifact.config) for layer in layers):
         nodes = entry.get("inbound_nodes")
         if entry.get("class_name") not in RECURRENT or not isinstance(nodes, list):
             continue
         widest = max((len(n) for n in nodes if isinstance(n, list)), default=0)
         if widest < 2:
             continue
-        name = str((entry.get("config") or {}).get("name") or entry.get("name"))
+        name = layer_name(entry)
         yield Hit(f"{entry['class_name']} '{name}' is called with {widest} tensors, its input and its initial state "
                   f"(Keras 2 records lstm(x, initial_state=[h, c]) so): {R.keras_label(env)}'s legacy loader passes "
                   f"all of them as the layer's input, and load_model raises \"Layer \"{name}\" expects 1 input(s), "
