@@ -25,13 +25,13 @@ KERAS3_LAYER_EXTRAS = {"input_shape", "input_dim"}
 KERAS3_LEGACY_EXTRAS = {"batch_input_shape", "module", "function_type", "output_shape_type", "output_shape_module"}
 KERAS2_LAYER_EXTRAS = {"input_dim", "input_shape", "batch_input_shape", "batch_size", "weights",
                        "activity_regularizer", "autocast", "implementation"}
-# Keyword arguments a Keras 3 class pops from **kwargs itself (read from keras/src/layers in 3.3 and
-# 3.15), with the first version known to pop it.
+# Keyword arguments a Keras 3 class pops from **kwargs itself, with the first version that pops it (read
+# from keras/src/layers in the wheels of 3.0.5, 3.1.1, 3.2.1, 3.3.3, 3.4.1 and 3.15.1).
 KERAS3_POPPED = {
     "LSTM": {"implementation": (3, 0)}, "LSTMCell": {"implementation": (3, 0)},
     "GRU": {"implementation": (3, 4)}, "GRUCell": {"implementation": (3, 0)},
     "LayerNormalization": {"rms_scaling": (3, 4)}, "LeakyReLU": {"alpha": (3, 0)},
-    "Embedding": {"input_length": (3, 0)},
+    "Embedding": {"input_length": (3, 2)},
     "TextVectorization": {"vocabulary_size": (3, 0), "has_input_vocabulary": (3, 0)},
     "StringLookup": {"vocabulary_size": (3, 0), "has_input_vocabulary": (3, 0)},
     "IntegerLookup": {"vocabulary_size": (3, 0), "has_input_vocabulary": (3, 0)},
@@ -59,6 +59,7 @@ WHY = {
     "batch_shape": "batch_shape is the Keras 3 name; Keras 2/tf_keras InputLayer knows batch_input_shape (tensorflow/tensorflow#66381)",
     "quantization_config": "quantization_config was added in a later Keras 3.x release",
     "time_major": "Keras 3 RNN layers dropped time_major",
+    "input_length": "Keras 3 has no input_length (from Keras 3.2 Embedding alone takes it and ignores it, with a warning)",
 }
 
 
