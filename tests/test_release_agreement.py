@@ -5,6 +5,7 @@ virtualenv of release R (fixtures/observe_release.py); the manifest's own `obser
 reference stack, recorded release keras3.15. The verdict here comes from the static rules run
 against R's recorded environment, exactly as `kcompat check --target R` computes it. The test
 prints the agreement per release and every disagreement (explained in fixtures/README.md).
+fixtures/observed_releases/wild/<R>.json holds the same for the real-world corpus (fixtures/wild/).
 """
 
 from __future__ import annotations
@@ -42,9 +43,14 @@ def observations() -> dict[str, dict]:
     return out
 
 
-def pairs(release: str, observed: dict[str, dict]):
+def wild_observations() -> dict[str, dict]:
+    return {(data := json.loads(path.read_text()))["release"]: data["observed"]
+            for path in sorted((OBSERVED / "wild").glob("*.json"))}
+
+
+def pairs(release: str, observed: dict[str, dict], manifest: str = "manifest.json"):
     env = store.environment(release)
-    entries = {e["id"]: e for e in json.loads((FIXTURES / "manifest.json").read_text())["entries"]}
+    entries = {e["id"]: e for e in json.loads((FIXTURES / manifest).read_text())["entries"]}
     for fixture, outcomes in sorted(observed.items()):
         entry = entries.get(fixture)
         if entry is None:
@@ -78,6 +84,23 @@ def test_target_verdicts_agree_with_real_loads_in_that_release(release, capsys):
     assert share >= FLOOR.get(release, DEFAULT_FLOOR)
 
 
+WILD_RELEASES = sorted(wild_observations())
+
+
+@pytest.mark.parametrize("release", WILD_RELEASES)
+def test_target_verdicts_agree_with_real_loads_of_the_wild_corpus_in_that_release(release, capsys):
+    rows = list(pairs(release, wild_observations()[release], "wild/manifest.json"))
+    assert len(rows) >= 150, f"too few observed outcomes for {release}"
+    wrong = [r for r in rows if r[2] != r[3]["ok"]]
+    with capsys.disabled():
+        print(f"\n--target {release}, real-world corpus: {len(rows) - len(wrong)}/{len(rows)} artifact x loader pairs agree")
+        for artifact, key, said_ok, outcome, codes in wrong:
+            real = "ok" if outcome["ok"] else f"{outcome['exception']}: {(outcome['message'] or '')[:100]}"
+            print(f"  DISAGREE {artifact} [{key}] static={'ok' if said_ok else 'fails ' + ','.join(codes)} real={real}")
+    assert not wrong  # every pair agrees today: a new disagreement is a false verdict to fix by its cause
+
+
 def test_every_observed_release_is_recorded():
     assert {"keras3.15", "tf2.12", "tf2.15", "keras3.3", "tf_keras2.15"} <= set(RELEASES)
     assert set(RELEASES) <= set(store.names())
+    assert {"tf2.15", "keras3.0"} <= set(WILD_RELEASES) <= set(store.names())
