@@ -19,6 +19,9 @@ KERAS2_OPTIMIZER_MAP = {"adadelta", "adagrad", "adam", "adamax", "nadam", "rmspr
                         "experimentaladadelta", "experimentaladagrad", "experimentaladam", "experimentalsgd",
                         "lossscaleoptimizer", "lossscaleoptimizerv3", "lossscaleoptimizerv1"}
 KERAS2_LEGACY_KWARGS = {"clipnorm", "clipvalue", "lr", "decay", "global_clipnorm"}
+# What a Keras 2 legacy class pops itself: Nadam takes Keras 1's schedule_decay as its decay
+# (tf_keras/src/optimizers/legacy/nadam.py; the new-style Nadam does not).
+KERAS2_LEGACY_POPPED = {"Nadam": {"schedule_decay"}}
 
 
 def _is_legacy_class(cls) -> bool:
@@ -99,7 +102,7 @@ def rejected_arguments(res: Resolution, config: dict[str, Any]) -> dict[str, Any
     elif res.flavour == "k2new":
         accepted |= {"lr", "is_legacy_optimizer"}
     else:
-        accepted |= KERAS2_LEGACY_KWARGS
+        accepted |= KERAS2_LEGACY_KWARGS | KERAS2_LEGACY_POPPED.get(cls.name, set())
     if not cls.var_kwargs and not cls.base_params and not cls.params:
         return {}  # nothing known about this class
     return {k: v for k, v in config.items() if k not in accepted}
