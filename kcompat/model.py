@@ -11,8 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field
 # 1.1: Report.matrix and Report.targets (kcompat matrix, check --target). 1.2: ArtifactReport.fixes (kcompat
 # fix) and .intended, Finding.locations (one finding per cause), Report.skipped. 1.3: Artifact.source (a remote
 # artifact's URL, object size, bytes fetched, ETag and mtime) and Format "unreachable". 1.4:
-# SavedModelFacts.op_attrs_every_node (KC608). Additions only.
-SCHEMA_VERSION = "1.4"
+# SavedModelFacts.op_attrs_every_node (KC608). 1.5: Signature.unfed_placeholders (KC609). Additions only.
+SCHEMA_VERSION = "1.5"
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -188,6 +188,7 @@ class Signature(_Model):
     method_name: str = ""
     inputs: dict[str, TensorSpec] = Field(default_factory=dict)
     outputs: dict[str, TensorSpec] = Field(default_factory=dict)
+    unfed_placeholders: list[str] = Field(default_factory=list)  # TF1 graphs: placeholders its outputs need, not fed
 
 
 class SavedModelFacts(_Model):

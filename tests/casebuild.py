@@ -162,6 +162,12 @@ def write_saved_model(path: Path, spec: dict[str, Any]) -> None:
         op_def = mg.meta_info_def.stripped_op_list.op.add(name=op)
         for attr in attrs:
             op_def.attr.add(name=attr).default_value.SetInParent()
+    for name, op, inputs in spec.get("graph", []):  # [node name, op, [its inputs]]: a TF1 graph
+        mg.graph_def.node.add(name=name, op=op, input=inputs)
+    for key, tensors in spec.get("fetches", {}).items():  # {signature: {"inputs"|"outputs": {key: tensor name}}}
+        for side, named in tensors.items():
+            for name, tensor in named.items():
+                getattr(mg.signature_def[key], side)[name].name = tensor
     for key, inputs in spec.get("signatures", {"serving_default": {"x": ["float32", [-1, 4]]}}).items():
         sig = mg.signature_def[key]
         sig.method_name = "tensorflow/serving/predict"

@@ -160,6 +160,10 @@ OBSERVED = [
      "attr=module:string; attr=Sout:list(shape),min=0; attr=Tout:list(type),min=0; attr=Tin:lis", "ValueError",
      "saved-model", "KC608"),
     ("'_UserObject' object has no attribute 'add_slot'", "AttributeError", "saved-model", "KC606"),
+    # tf.saved_model.load (TF 2.21) of a real TF1 export, Ekkalak-T/word_segmentation export/ at ba5387f
+    ("A SavedModel signature needs an input for each placeholder the signature's outputs use. An output for signature "
+     "'word_segmentation' depends on a placeholder which is not an input (i.e. the placeholder is not fed a value).",
+     "UnliftableError", "saved-model", "KC609"),
     ("Input 'y' of 'AddV2' Op has type float16 that does not match type float32 of argument 'x'.", None, "saved-model", "KC504"),
     ("SystemError: unknown opcode", None, "hdf5-model", "KC206"),
     ("something nobody has seen before", None, "keras-zip", "KC801"),

@@ -46,6 +46,7 @@ SCHEMA: dict[str, list[tuple]] = {
     "NodeDef": [
         ("name", 1, STR, OPT, None),
         ("op", 2, STR, OPT, None),
+        ("input", 3, STR, REP, None),
         ("attr", 5, MSG, REP, "NodeDef.AttrEntry"),
     ],
     # AttrValue is declared empty: kcompat needs attr names, never values.

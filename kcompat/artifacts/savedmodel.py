@@ -70,6 +70,33 @@ def graph_ops(meta_graph) -> tuple[list[str], dict[str, list[str]], dict[str, li
             {op: sorted(names) for op, names in sorted(top.items())}, every)
 
 
+def _node_name(tensor: str) -> str:
+    return tensor.lstrip("^").split(":", 1)[0]
+
+
+def unfed_placeholders(graph: dict[str, tuple[str, list[str]]], signature) -> list[str] | None:
+    """The Placeholder nodes a signature's outputs reach through data and control inputs without passing
+    a fed input: tf.saved_model.load of a TF1 SavedModel prunes the graph to each signature and raises
+    UnliftableError on the first one (tensorflow/python/ops/op_selector.py map_subgraph). None when a
+    tensor is not named (a sparse or composite TensorInfo)."""
+    tensors = [*signature.inputs.values(), *signature.outputs.values()]
+    if any(not info.name for info in tensors):
+        return None
+    visited = {_node_name(info.name) for info in signature.inputs.values()}
+    todo = [_node_name(info.name) for info in signature.outputs.values()]
+    unfed = set()
+    while todo:
+        name = todo.pop()
+        if name in visited or name not in graph:
+            continue
+        visited.add(name)
+        op, inputs = graph[name]
+        if op == "Placeholder":
+            unfed.add(name)
+        todo.extend(_node_name(i) for i in inputs)
+    return sorted(unfed)
+
+
 def read_saved_model(artifact: Artifact, path: Path) -> None:
     if path.is_file():
         path = path.parent
@@ -91,6 +118,9 @@ def read_saved_model(artifact: Artifact, path: Path) -> None:
     op_attrs: dict[str, set[str]] = {}
     graph_op_attrs: dict[str, set[str]] = {}
     every_node: dict[str, set[str]] = {}
+    # tf.saved_model.load takes the TF2 path only for one MetaGraph with an object graph; otherwise it
+    # imports the TF1 graph and prunes it to each signature.
+    v1 = len(message.meta_graphs) == 1 and not message.meta_graphs[0].HasField("object_graph_def")
     for meta_graph in message.meta_graphs:
         info = meta_graph.meta_info_def
         facts.tags.append(list(info.tags))
@@ -107,12 +137,14 @@ def read_saved_model(artifact: Artifact, path: Path) -> None:
             op_attrs.setdefault(op, set()).update(keys)
         for op, keys in top.items():
             graph_op_attrs.setdefault(op, set()).update(keys)
+        graph = {node.name: (node.op, list(node.input)) for node in meta_graph.graph_def.node} if v1 else {}
         for key in sorted(meta_graph.signature_def):
             sig = meta_graph.signature_def[key]
             facts.signatures.append(Signature(
                 key=key, method_name=sig.method_name,
                 inputs={k: tensor_spec(v) for k, v in sorted(sig.inputs.items())},
                 outputs={k: tensor_spec(v) for k, v in sorted(sig.outputs.items())},
+                unfed_placeholders=(unfed_placeholders(graph, sig) or []) if v1 else [],
             ))
         facts.graph_variables += sum(node.op in VARIABLE_OPS for node in meta_graph.graph_def.node)
         facts.object_graph_nodes += len(meta_graph.object_graph_def.nodes)

@@ -1,4 +1,4 @@
-"""KC601-KC603 and KC606: SavedModel signatures and the object graph. Static, no TF import."""
+"""KC601-KC603, KC606 and KC609: SavedModel signatures and the object graph. Static, no TF import."""
 
 from __future__ import annotations
 
@@ -117,3 +117,29 @@ def savedmodel_slots_need_tf_keras(artifact: Artifact, env) -> Iterator[Hit]:
              "inference-only copy under the producing Keras: model.save(path, include_optimizer=False)"),
         evidence={"slot_variables": facts.slot_variable_count, "tensorflow": env.versions.get("tensorflow")},
         key="slots-no-tf-keras")
+
+
+def signature_unfed_placeholder(artifact: Artifact, env) -> Iterator[Hit]:
+    facts = saved_model_facts(artifact)
+    if facts is None:
+        return
+    for sig in _callable(facts):
+        names = sig.unfed_placeholders
+        if not names:
+            continue
+        shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+        yield Hit(
+            f"signature {sig.key!r} computes its outputs from placeholder(s) {shown} that are not among its inputs "
+            f"({', '.join(sig.inputs) or 'none'}): tf.saved_model.load of this TF1 SavedModel prunes the graph to "
+            "each signature and raises UnliftableError: 'A SavedModel signature needs an input for each "
+            "placeholder the signature's outputs use', and TFSMLayer loads it the same way",
+            location=f"signature_def[{sig.key}]",
+            fix=("# TF1 semantics, feeding the placeholder by name:\n"
+                 "with tf.compat.v1.Session(graph=tf.Graph()) as sess:\n"
+                 f"    tf.compat.v1.saved_model.loader.load(sess, ['serve'], {artifact.path!r})\n"
+                 f"    sess.run('OUTPUT:0', feed_dict={{'INPUT:0': x, '{names[0]}:0': value}})\n"
+                 "# or export again with the placeholder as a signature input, or as "
+                 "tf.compat.v1.placeholder_with_default"),
+            evidence={"signature": sig.key, "placeholders": names, "inputs": list(sig.inputs)},
+            key=sig.key)
+
