@@ -5,11 +5,12 @@ virtualenv of release R (fixtures/observe_release.py); the manifest's own `obser
 reference stack, recorded release keras3.15. The verdict here comes from the static rules run
 against R's recorded environment, exactly as `kcompat check --target R` computes it. The test
 prints the agreement per release and every disagreement (explained in fixtures/README.md).
-fixtures/observed_releases/wild/<R>.json holds the same for the real-world corpus (fixtures/wild/).
+fixtures/observed_releases/wild/<R>.json.gz holds the same for the real-world corpus (fixtures/wild/).
 """
 
 from __future__ import annotations
 
+import gzip
 import json
 
 import pytest
@@ -44,8 +45,8 @@ def observations() -> dict[str, dict]:
 
 
 def wild_observations() -> dict[str, dict]:
-    return {(data := json.loads(path.read_text()))["release"]: data["observed"]
-            for path in sorted((OBSERVED / "wild").glob("*.json"))}
+    return {(data := json.loads(gzip.decompress(path.read_bytes())))["release"]: data["observed"]
+            for path in sorted((OBSERVED / "wild").glob("*.json.gz"))}
 
 
 def pairs(release: str, observed: dict[str, dict], manifest: str = "manifest.json"):
