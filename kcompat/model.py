@@ -11,7 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field
 # 1.1: Report.matrix and Report.targets (kcompat matrix, check --target). 1.2: ArtifactReport.fixes (kcompat
 # fix) and .intended, Finding.locations (one finding per cause), Report.skipped. 1.3: Artifact.source (a remote
 # artifact's URL, object size, bytes fetched, ETag and mtime) and Format "unreachable". 1.4:
-# SavedModelFacts.op_attrs_every_node (KC608). 1.5: Signature.unfed_placeholders (KC609). Additions only.
+# SavedModelFacts.op_attrs_every_node (KC608). 1.5: Signature.unfed_placeholders (KC609) and
+# SavedModelFacts.keras_metadata_classes (KC223). Additions only.
 SCHEMA_VERSION = "1.5"
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -210,6 +211,7 @@ class SavedModelFacts(_Model):
     has_keras_metadata: bool = False
     bare_keras_objects: int = 0  # Keras 2 user objects (_tf_keras_*) with no inline metadata
     keras_metadata_identifiers: list[str] = Field(default_factory=list)
+    keras_metadata_classes: dict[str, str] = Field(default_factory=dict)  # node path (root.a.b) -> its class_name
     fingerprint: dict[str, Any] | None = None
     has_variables_dir: bool = False
 

@@ -195,6 +195,9 @@ def write_saved_model(path: Path, spec: dict[str, Any]) -> None:
         identifier = "_tf_keras_sequential" if root["class_name"] == "Sequential" else "_tf_keras_network"
         node = meta.nodes.add(node_id=0, node_path="root", identifier=identifier)
         node.metadata = json.dumps(root)
+        for i, (node_path, class_name) in enumerate(spec.get("metadata_layers", {}).items()):  # {root.a.b: class}
+            layer = meta.nodes.add(node_id=100 + i, node_path=node_path, identifier="_tf_keras_layer")
+            layer.metadata = json.dumps({"class_name": class_name, "name": node_path.rsplit(".", 1)[-1], "config": {}})
         for i, class_name in enumerate(spec.get("metrics", [])):  # compiled metrics, as Keras 2 writes them
             metric = meta.nodes.add(node_id=i + 1, node_path=f"root.keras_api.metrics.{i}", identifier="_tf_keras_metric")
             metric.metadata = json.dumps({"class_name": class_name, "name": f"m{i}", "dtype": "float32", "config": {}})
@@ -202,6 +205,7 @@ def write_saved_model(path: Path, spec: dict[str, Any]) -> None:
     if spec.get("variables_dir", True):
         (path / "variables").mkdir()
         tensors = {f"var{i}/.ATTRIBUTES/VARIABLE_VALUE": ("float32", [4]) for i in range(spec.get("variables", 1))}
+        tensors |= {key: ("string", [3]) for key in spec.get("checkpoint_keys", [])}
         write_bundle_index(path / "variables" / "variables.index", tensors)
         if not spec.get("missing_shard"):
             (path / "variables" / "variables.data-00000-of-00001").write_bytes(b"\0" * 16)

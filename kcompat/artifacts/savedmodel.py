@@ -181,6 +181,13 @@ def parse_member(artifact: Artifact, file: Path, message):
 METRIC = "_tf_keras_metric"
 
 
+def _json(text: str):
+    try:
+        return json.loads(text) if text else None
+    except ValueError:
+        return None
+
+
 def read_keras_metadata(artifact: Artifact, file: Path) -> None:
     facts = artifact.saved_model
     facts.has_keras_metadata = file.is_file()
@@ -189,17 +196,14 @@ def read_keras_metadata(artifact: Artifact, file: Path) -> None:
         return
     facts.keras_metadata_identifiers = sorted({n.identifier for n in message.nodes if n.identifier})
     for node in message.nodes:
-        if node.identifier == METRIC and node.metadata:  # what compile=True revives from the metadata's config
-            try:
-                collect_objects(json.loads(node.metadata), f"{KERAS_METADATA_NODE}{node.node_path}", artifact.objects)
-            except ValueError:
-                pass
+        meta = _json(node.metadata)
+        if isinstance(meta, dict) and isinstance(meta.get("class_name"), str):
+            facts.keras_metadata_classes[node.node_path] = meta["class_name"]
+        if node.identifier == METRIC:  # what compile=True revives from the metadata's config
+            if meta is not None:
+                collect_objects(meta, f"{KERAS_METADATA_NODE}{node.node_path}", artifact.objects)
             continue
-        if node.node_path != "root" or not node.metadata:
-            continue
-        try:
-            meta = json.loads(node.metadata)
-        except ValueError:
+        if node.node_path != "root" or not isinstance(meta, dict):
             continue
         artifact.keras_version = artifact.keras_version or meta.get("keras_version")
         artifact.backend = artifact.backend or meta.get("backend")

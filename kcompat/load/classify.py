@@ -72,6 +72,7 @@ TABLE: tuple[Row, ...] = (
     Row(_r(r"NodeDef mentions attr"), "KC605"),
     Row(_r(r"NodeDef missing attr"), "KC608"),
     Row(_r(r"needs an input for each placeholder|depends transitively on placeholder"), "KC609"),
+    Row(_r(r"not bound to checkpointed values.*MutableHashTable"), "KC223", ("saved-model",)),
     Row(_r(r"'_UserObject' object has no attribute 'add_slot'"), "KC606"),
     Row(_r(r"^'?serving_default'?$|KeyError: '?serving_default|endpoint 'serving_default' is neither"), "KC601"),
     Row(_r(r"only supports the NHWC"), "KC503"),
