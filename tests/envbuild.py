@@ -16,7 +16,7 @@ def build_env(spec: dict[str, Any]):
         _CACHE[preset] = profile(preset)  # a former shipped profile's name, or a release name
     env = _CACHE[preset].model_copy(deep=True)
     env.versions.update(spec.get("versions", {}))
-    for key in ("tf_use_legacy_keras", "keras_backend", "python", "available_backends"):
+    for key in ("tf_use_legacy_keras", "keras_backend", "python", "available_backends", "platform"):
         if key in spec:
             setattr(env, key, spec[key])
     if "devices" in spec:

@@ -329,9 +329,31 @@ def _layer_root(paths: list[str]) -> str | None:
     return roots.pop() if len(roots) == 1 else None
 
 
+def _windows_layout(artifact: Artifact, env: Environment) -> Iterator[Hit]:
+    """tf.keras 2.13+ and tf_keras join a layer's path with os.path.join, so on Windows its group is one
+    HDF5 name with a backslash, 'layers\\conv1d', which only a Keras 2 on Windows looks up (Keras 3
+    writes and reads '/' everywhere: saving_lib's .replace("\\", "/"))."""
+    groups = {w.name.split("/", 1)[0] for w in artifact.weights if "\\" in w.name.split("/", 1)[0]}
+    if not groups or (R.keras_major(env) == 2 and env.platform.lower().startswith("win")):
+        return
+    names = {g.split("\\")[-1] for g in groups}
+    first = next((layer.name for layer in artifact.layers if layer.name in names), sorted(names)[0])
+    yield Hit(
+        f"the weights file was written on Windows: its groups are named like 'layers\\{first}' (one HDF5 name "
+        f"holding a backslash) where {R.keras_label(env)} reads 'layers/{first}', so it finds no variables and "
+        f"loading raises \"Layer '{first}' expected N variables, but received 0 variables during loading\"",
+        location="model.weights.h5", key="windows",
+        evidence={"groups": sorted(groups)[:20]},
+        fix="Load it on Windows with the Keras that wrote it and save it again as .h5; or, in a copy of "
+            "model.weights.h5, move each group 'layers\\<name>' to 'layers/<name>' (h5py: f.move(old, new)) and "
+            "zip the copy back with config.json and metadata.json",
+    )
+
+
 def keras_weight_layout(artifact: Artifact, env: Environment) -> Iterator[Hit]:
     if artifact.format not in (Format.keras_zip, Format.keras_dir) or not artifact.weights:
         return
+    yield from _windows_layout(artifact, env)
     facts = env.loaders.get("tf_keras" if R.framework(env) == "tf_keras" else "keras")
     target = _layer_root(facts.keras_zip_weight_paths) if facts else None
     saved = _layer_root([w.name for w in artifact.weights])
