@@ -15,7 +15,7 @@ import numpy as np
 from kcompat.config import RunConfig
 from kcompat.fix.repair import cleanup, plan
 from tests.envbuild import build_env
-from tests.helpers import ROOT, run_cli, tree_digest
+from tests.helpers import ROOT, run_cli, tree_digest, windows_keras
 
 FIXTURES = ROOT / "fixtures"
 ENV = build_env({"preset": "keras3.15-tf2.21"})
@@ -116,3 +116,29 @@ def test_fix_reports_carry_the_changes_in_json_and_html(tmp_path):
     assert any(f["code"] == "KC302" for f in entry["findings"])  # the findings the fix answers
     page = (tmp_path / "fix.html").read_text()
     assert "kcompat fix: can be repaired" in page and "groups=1 dropped" in page
+
+
+def test_windows_weight_groups_move_to_slash_paths_and_nothing_else_changes(tmp_path):
+    src = tmp_path / "win.keras"
+    windows_keras(FIXTURES / "tf2.15" / "seq_uncompiled.keras", src)
+    before = tree_digest(tmp_path)
+    repair = plan(str(src), RunConfig(jobs=1), ENV)
+    try:
+        assert any(c["code"] == "KC212" and "backslash" in c["change"] for c in repair.result.changes)
+        assert "KC212" not in repair.result.remaining
+        with zipfile.ZipFile(src) as a, zipfile.ZipFile(repair.staged) as b:
+            assert a.namelist() == b.namelist()
+            assert a.read("metadata.json") == b.read("metadata.json")
+            (tmp_path / "orig.h5").write_bytes(a.read("model.weights.h5"))
+            (tmp_path / "copy.h5").write_bytes(b.read("model.weights.h5"))
+        with h5py.File(tmp_path / "orig.h5") as o, h5py.File(tmp_path / "copy.h5") as c:
+            names = []
+            c.visititems(lambda name, obj: names.append(name) if isinstance(obj, h5py.Dataset) else None)
+            assert names and not any("\\" in n for n in names)
+            for name in names:  # the same tensors, each under its '/' path
+                old = name.replace("layers/", "layers\\", 1).replace("metrics/", "metrics\\", 1)
+                assert np.array_equal(c[name][()], o[old][()])
+    finally:
+        cleanup(repair)
+    assert tree_digest(tmp_path)["win.keras"] == before["win.keras"]
+

@@ -14,7 +14,7 @@ from kcompat.config import RunConfig
 from kcompat.env import get_environment
 from kcompat.fix.repair import cleanup, errors, plan
 from kcompat.fix.run import fix_paths
-from tests.helpers import ROOT, run_cli
+from tests.helpers import ROOT, run_cli, windows_keras
 
 pytestmark = pytest.mark.slow
 FIXTURES = ROOT / "fixtures"
@@ -117,3 +117,19 @@ def test_every_keras2_h5_that_tf_keras_loads_migrates_or_says_why(tmp_path, caps
                 print(f"  {r['path']}: {r['status']}: {str(why)[:140]}")
     assert not unexplained
     assert all(digest(p) == before[p] for p in sources)
+
+
+def test_a_windows_keras_copy_loads_where_the_original_loads_nowhere(tmp_path):
+    src = tmp_path / "win.keras"
+    windows_keras(FIXTURES / "tf2.15" / "seq_uncompiled.keras", src)
+    before = digest(str(src))
+    proc = run_cli("fix", str(src), "-o", str(tmp_path / "out"), "--keep-unproven", "--json", str(tmp_path / "r.json"))
+    assert digest(str(src)) == before
+    [fx] = fixes_of(tmp_path / "r.json")
+    assert "KC212" in {c["code"] for c in fx["changes"]}, proc.stdout
+    # On Linux no loader reads the original's weights, so the outputs cannot be compared: the proof says
+    # so, and that the copy loads (keras-nocompile), and the copy is kept only because it was asked for.
+    assert fx["status"] == "unproven" and fx["proof"]["status"] == "original-fails", fx["proof"]
+    assert fx["proof"]["copy_loader"] == "keras-nocompile" and fx["output"], fx
+    assert "repaired copy loads" in proc.stdout
+

@@ -71,3 +71,17 @@ def fix_json_config_keras2(rewrite: Rewrite, artifact: Artifact, env, findings=(
     model["keras_version"] = R.keras_version(env) or model.get("keras_version")
     rewrite.change(f"every class names its module, as {R.keras_label(env)} model_from_json needs; keras_version "
                    f"set to {model['keras_version']}")
+
+
+def fix_keras_weight_layout(rewrite: Rewrite, artifact: Artifact, env, findings=()) -> None:
+    """A Windows save's weight groups ('layers\\conv1d') move to the '/' paths every loader reads; the
+    Keras 2.12 / 2.13 layouts differ in more than a name and are left to a re-save."""
+    groups = [g for f in findings for g in (f.evidence or {}).get("groups", [])]
+    if not groups:
+        rewrite.refuse("the weights file follows another Keras's layout (2.12 versus 2.13+); re-save it under the "
+                       "Keras that wrote it")
+        return
+    rewrite.weights_slashes = True
+    rewrite.change(f"model.weights.h5: groups named with a backslash ({groups[0]!r} ...) moved to '/' paths "
+                   f"({groups[0].replace(chr(92), '/')!r} ...)")
+

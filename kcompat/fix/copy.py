@@ -1,7 +1,8 @@
 """Read the parts of an artifact a fixer may change, and write the repaired copy.
 
 HDF5: attributes are read and rewritten by h5py in a child process (``h5child``) on a byte copy.
-``.keras``: a new zip with every member as it was except ``config.json``. JSON: the config itself.
+``.keras``: a new zip with every member as it was except ``config.json`` (and ``model.weights.h5`` when a
+fixer moves its groups, through the same child). JSON: the config itself.
 The input is only ever opened for reading.
 """
 
@@ -17,6 +18,7 @@ from kcompat.checks.base import Rewrite
 from kcompat.model import Artifact, Format
 
 EDITABLE = (Format.hdf5_model, Format.keras_zip, Format.json_config)
+WEIGHTS = "model.weights.h5"
 CHILD_TIMEOUT_S = 60
 
 
@@ -65,6 +67,18 @@ def read_parts(artifact: Artifact) -> Rewrite:
     raise CopyError(f"kcompat fix rewrites .h5 models, .keras zips and JSON configs, not {artifact.format.value}")
 
 
+def _slashed(data: bytes, dest: Path) -> bytes:
+    """A .keras's weights file with its backslash-named groups moved to '/' paths (h5py, in the child)."""
+    src, out = dest.with_name(dest.name + ".weights-in.h5"), dest.with_name(dest.name + ".weights-out.h5")
+    try:
+        src.write_bytes(data)
+        _child({"op": "slashes", "src": str(src), "dst": str(out)})
+        return out.read_bytes()
+    finally:
+        src.unlink(missing_ok=True)
+        out.unlink(missing_ok=True)
+
+
 def write_copy(artifact: Artifact, rewrite: Rewrite, dest: Path) -> None:
     """Write ``dest``: the artifact with the rewritten configs; the original is never opened for writing."""
     if Path(artifact.path).resolve() == dest.resolve():
@@ -81,6 +95,8 @@ def write_copy(artifact: Artifact, rewrite: Rewrite, dest: Path) -> None:
         with zipfile.ZipFile(artifact.path) as src, zipfile.ZipFile(dest, "w") as out:
             for info in src.infolist():
                 data = text.encode("utf-8") if info.filename == "config.json" else src.read(info)
+                if info.filename == WEIGHTS and rewrite.weights_slashes:
+                    data = _slashed(data, dest)
                 out.writestr(info, data, compress_type=info.compress_type)
     else:
         dest.write_text(text, "utf-8")
