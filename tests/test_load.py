@@ -168,6 +168,14 @@ OBSERVED = [
     ("Found 1 Python objects that were not bound to checkpointed values, likely due to changes in the Python program. "
      "Showing 1 of 1 unmatched objects: [<tensorflow.python.ops.lookup_ops.MutableHashTable object at 0x7f78c77d5c90>]",
      "AssertionError", "saved-model", "KC223"),
+    # keras-nocompile and tf_keras of a real Keras 2.0.4 GRU classifier, CSE5393/Lab9 gru.h5
+    ("{{function_node __wrapped__StatelessRandomUniformIntV2_device_/job:localhost/replica:0/task:0/device:CPU:0}} "
+     "Need minval < maxval, got 0 >= 0 [Op:StatelessRandomUniformIntV2] name:", "InvalidArgumentError", "hdf5-model",
+     "KC224"),
+    ("Cannot convert -0.05 to EagerTensor of dtype int32", "TypeError", "hdf5-model", "KC224"),
+    # keras of the same file once KC224 was repaired (kcompat fix's proof)
+    ("Shape mismatch in layer #1 (named gru_2)for weight gru_2/gru_cell/bias. Weight expects shape (2, 150). Received "
+     "saved weight with shape (150,)", "ValueError", "hdf5-model", "KC225"),
     ("Input 'y' of 'AddV2' Op has type float16 that does not match type float32 of argument 'x'.", None, "saved-model", "KC504"),
     ("SystemError: unknown opcode", None, "hdf5-model", "KC206"),
     ("something nobody has seen before", None, "keras-zip", "KC801"),

@@ -73,6 +73,8 @@ TABLE: tuple[Row, ...] = (
     Row(_r(r"NodeDef missing attr"), "KC608"),
     Row(_r(r"needs an input for each placeholder|depends transitively on placeholder"), "KC609"),
     Row(_r(r"not bound to checkpointed values.*MutableHashTable"), "KC223", ("saved-model",)),
+    Row(_r(r"Need minval < maxval, got 0 >= 0|Cannot convert -?[0-9.]+ to EagerTensor of dtype u?int"), "KC224"),
+    Row(_r(r"gru\w*/bias\. Weight expects shape \(2, \d+\)\. Received saved weight with shape \(\d+,\)"), "KC225"),
     Row(_r(r"'_UserObject' object has no attribute 'add_slot'"), "KC606"),
     Row(_r(r"^'?serving_default'?$|KeyError: '?serving_default|endpoint 'serving_default' is neither"), "KC601"),
     Row(_r(r"only supports the NHWC"), "KC503"),
