@@ -18,8 +18,11 @@ def _units(config: dict) -> int | None:
 
 
 def legacy_gru_reset_after(artifact: Artifact, env: Environment) -> Iterator[Hit]:
+    if not artifact.weights:
+        return  # a config alone (model_from_json) builds whatever GRU the target defaults to
     for layer in artifact.layers:
-        if layer.class_name not in GRUS or "reset_after" in layer.config:
+        # a Keras 1 GRU (output_dim, separate W_z/U_z... weights) is KC501's
+        if layer.class_name not in GRUS or "reset_after" in layer.config or "units" not in layer.config:
             continue
         units = _units(layer.config)
         expects = f"(2, {3 * units})" if units else "(2, 3 x units)"
@@ -29,7 +32,10 @@ def legacy_gru_reset_after(artifact: Artifact, env: Environment) -> Iterator[Hit
             f"had none, and its GRU kept one bias of shape {saved}; {R.keras_label(env)}'s GRU defaults to "
             f"reset_after=True, whose bias has shape {expects}, so loading the weights fails with \"Shape mismatch "
             f"... Weight expects shape {expects}. Received saved weight with shape {saved}\"",
-            location=layer.path, evidence={"units": units},
+            location=layer.path, evidence={"units": units}, group="reset_after",
+            group_message="{n} GRU layers ({locations}) have no reset_after, as before Keras 2.1.5: "
+                          f"{R.keras_label(env)} builds them with reset_after=True, whose bias has another shape, so "
+                          "loading the weights fails with \"Shape mismatch ... Weight expects shape (2, 3 x units)\"",
             fix="kcompat fix writes a copy with reset_after=False on the layer, the GRU these weights were trained "
                 "for (Keras 3 and tf_keras both build it)")
 

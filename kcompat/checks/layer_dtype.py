@@ -49,8 +49,9 @@ def legacy_integer_layer_dtype(artifact: Artifact, env: Environment) -> Iterator
         else:
             message = (f"{where}; {R.keras_label(env)} takes dtype as the dtype of the layer's weights, so the saved "
                        f"float weights load truncated to {dtype}: the model loads and computes something else")
-        yield Hit(message, location=layer.path, key=f"{layer.path}:{'error' if drawn else 'warning'}",
-                  severity=None if drawn else "warning",
+        kind = "error" if drawn else "warning"
+        yield Hit(message, location=layer.path, key=f"{layer.path}:{kind}", severity=None if drawn else "warning",
+                  group=kind, group_message="{n} layers ({locations}): " + message.replace("{", "{{").replace("}", "}}"),
                   evidence={"dtype": dtype, "initializers": names},
                   fix="kcompat fix writes a copy whose layer dtype is float32 (what its weights are); or set "
                       "config['dtype'] = 'float32' on the layer in the model_config")
