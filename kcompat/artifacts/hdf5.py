@@ -12,7 +12,7 @@ from typing import Any
 
 from kcompat.artifacts.h5meta import PastEOA, is_dataset, is_group
 from kcompat.artifacts.h5meta.base import MAX_DEPTH
-from kcompat.artifacts.keras_config import apply_model_config, collect_objects, training_config
+from kcompat.artifacts.keras_config import apply_model_config, collect_loss_names, collect_objects, training_config
 from kcompat.model import Artifact, Format, Problem, Weight
 
 MAX_ATTR_BYTES = 64 * 1024 * 1024
@@ -163,6 +163,7 @@ def read_hdf5(artifact: Artifact, handle: Any) -> None:
     if isinstance(training, dict):
         artifact.training = training_config(training)
         collect_objects(training, "training_config", artifact.objects)
+        collect_loss_names(training, artifact.objects)
     if "model_weights" in handle:
         weights = opened(handle, "model_weights", artifact)
         artifact.weights = inventory(weights, artifact, "model_weights/") if weights is not None else []

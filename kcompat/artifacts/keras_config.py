@@ -88,6 +88,19 @@ def collect_objects(value: Any, location: str, out: list[ObjectRef], depth: int 
             collect_objects(item, f"{location}[{i}]", out, depth + 1)
 
 
+def collect_loss_names(training: Any, out: list[ObjectRef]) -> None:
+    """The losses an .h5 training config names by a bare string ("mse", or a custom function's name), per
+    output too: Keras 2's compile=True looks each up as it loads ("Unknown loss function: 'f'")."""
+    loss = training.get("loss") if isinstance(training, dict) else None
+    if isinstance(loss, dict) and "class_name" in loss:
+        return  # one loss object: collect_objects has it
+    items = loss.items() if isinstance(loss, dict) else enumerate(loss) if isinstance(loss, list) else [(None, loss)]
+    for key, item in items:  # per output: a name, or an object (collect_objects has those)
+        if isinstance(item, str):
+            where = "training_config.loss" + ("" if key is None else f"[{key}]" if isinstance(key, int) else f".{key}")
+            out.append(ObjectRef(location=where, class_name=item, kind="string"))
+
+
 def training_config(raw: dict[str, Any]) -> TrainingConfig:
     """Keras 2 `training_config` (h5) and Keras 3 `compile_config` (.keras) share these keys."""
     opt = raw.get("optimizer_config", raw.get("optimizer"))
