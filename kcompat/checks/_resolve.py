@@ -169,7 +169,24 @@ def lookup_key(ref: ObjectRef) -> str:
     return ref.registered_name
 
 
+# Names Keras 3 exports whose own deserializer found them only from a release on: a config that names the
+# class without a module (a Keras 2 .h5) is looked up there ("Could not interpret initializer identifier").
+# Read in keras 3.3.3: initializers.ALL_OBJECTS_DICT holds OrthogonalInitializer and orthogonal, not the
+# Orthogonal that every Keras 2 LSTM/GRU writes as its recurrent_initializer; 3.4.1 finds it.
+KERAS3_LOOKUP_SINCE = {"Orthogonal": (3, 4)}
+LATE_CLASS = {"Orthogonal": "keras.initializers.OrthogonalInitializer"}  # what to pass as custom_objects
+
+
+def found_too_late(env: Environment, ref: ObjectRef) -> bool:
+    since = KERAS3_LOOKUP_SINCE.get(ref.class_name)
+    if since is None or ref.module or keras_major(env) != 3:
+        return False
+    return (version_tuple(keras_version(env)) or (3, 0))[:2] < since
+
+
 def resolvable(env: Environment, ref: ObjectRef) -> bool:
+    if found_too_late(env, ref):
+        return False
     customs = custom_names(env)
     key = lookup_key(ref)
     for name in {key, ref.class_name}:

@@ -85,6 +85,13 @@ def _hits(artifact: Artifact, env: Environment, refs: list[ObjectRef], breaks: l
     fix = _snippet(refs) + ("; or load it with compile=False and compile it in code" if compile_only else "")
     names = ", ".join(dict.fromkeys(R.lookup_key(r) for r in refs))
     hidden = after
+    late = sorted({r.class_name for r in refs if R.found_too_late(env, r)})
+    why = "(not under that name)" if all(R.found_too_late(env, r) for r in refs) else "(not built in, not registered, not in custom_objects)"
+    if late:  # built in, under another name that release's deserializer looks up
+        hidden += (f"; {', '.join(late)} is built in, but {R.keras_label(env)}'s deserializer knows it only by its class "
+                   f"name ('Could not interpret initializer identifier'), which Keras 3.4 fixed")
+        fix = (f"model = keras.saving.load_model(path, custom_objects={{{', '.join(repr(n) + ': ' + R.LATE_CLASS[n] for n in late)}}})"
+               "; or load it with Keras 3.4 or later")
     if artifact.format in (Format.keras_zip, Format.keras_dir) and R.keras_major(env) == 3:
         hidden = (f"; Keras 3 may report this only as \"<class {artifact.model_class or 'Functional'}> could not be "
                   "deserialized properly\", which hides the real class")
@@ -93,13 +100,12 @@ def _hits(artifact: Artifact, env: Environment, refs: list[ObjectRef], breaks: l
         what = {"function": "function", "string": "name"}.get(ref.kind, "class")
         module = f" from module {ref.module!r}" if ref.module and ref.module != "builtins" else ""
         yield Hit(f"{what} '{R.lookup_key(ref)}'{module} at {ref.location or '<model>'} cannot be resolved by "
-                  f"{R.keras_label(env)} (not built in, not registered, not in custom_objects); all unresolved: "
-                  f"{names}{hidden}",
+                  f"{R.keras_label(env)} {why}; all unresolved: {names}{hidden}",
                   location=where, fix=fix, severity=severity,
                   evidence={"name": R.lookup_key(ref), "module": ref.module, "config_location": ref.location,
                             "all_unresolved": list(dict.fromkeys(R.lookup_key(r) for r in refs)),
                             **({"breaks": breaks} if breaks is not None else {})},
                   key=f"{ref.location}:{R.lookup_key(ref)}",
                   group="unresolved-compile" if severity else "unresolved",
-                  group_message=f"{{n}} objects ({{locations}}) cannot be resolved by {R.keras_label(env)} (not "
-                                f"built in, not registered, not in custom_objects); all unresolved: {names}{hidden}")
+                  group_message=f"{{n}} objects ({{locations}}) cannot be resolved by {R.keras_label(env)} {why}; all "
+                                f"unresolved: {names}{hidden}")

@@ -58,7 +58,7 @@ TABLE: tuple[Row, ...] = (
            r"TimeDistributed|MaxPooling[123]D|ConvLSTM2D)'"), "KC220", ("hdf5-model",)),
     Row(
         _r(r"Unknown layer|Could not locate (class|function)|Unknown (object|class|activation|loss|metric)"
-           r"|Unable to restore custom object|Could not interpret activation function identifier"),
+           r"|Unable to restore custom object|Could not interpret (activation function|initializer) identifier"),
         "KC301",
     ),
     Row(_r(r"Unrecognized keyword argument(s|\(s\))|Keyword argument not understood"), "KC302"),
