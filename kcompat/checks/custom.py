@@ -85,8 +85,10 @@ def _hits(artifact: Artifact, env: Environment, refs: list[ObjectRef], breaks: l
     fix = _snippet(refs) + ("; or load it with compile=False and compile it in code" if compile_only else "")
     names = ", ".join(dict.fromkeys(R.lookup_key(r) for r in refs))
     hidden = after
-    late = sorted({r.class_name for r in refs if R.found_too_late(env, r)})
-    why = "(not under that name)" if all(R.found_too_late(env, r) for r in refs) else "(not built in, not registered, not in custom_objects)"
+    late_refs = [r for r in refs if R.found_too_late(env, r)]
+    late = sorted({r.class_name for r in late_refs})
+    why = ("(not under that name)" if len(late_refs) == len(refs)
+           else "(not built in, not registered, not in custom_objects)")
     if late:  # built in, under another name that release's deserializer looks up
         hidden += (f"; {', '.join(late)} is built in, but {R.keras_label(env)}'s deserializer knows it only by its class "
                    f"name ('Could not interpret initializer identifier'), which Keras 3.4 fixed")

@@ -6,10 +6,10 @@ from collections.abc import Iterator
 
 from kcompat.checks import _resolve as R
 from kcompat.checks.base import Hit, saved_model_facts
+from kcompat.checks.lookup_tables import LOOKUPS
 from kcompat.env.model import Environment
 from kcompat.model import Artifact
 
-LOOKUPS = {"StringLookup", "IntegerLookup", "TextVectorization"}
 OLD_TABLE = "/_table/.ATTRIBUTES/table-keys"  # Keras <= 2.5; Keras 2.6+ tracks it as lookup_table
 
 FIX = ("loaded = tf.saved_model.load(path)  # serves it without rebuilding the Keras layers\n"
