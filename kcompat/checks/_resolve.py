@@ -64,6 +64,11 @@ def pool(env: Environment) -> list[KerasClass]:
 
 def _names(entry: KerasClass) -> Iterable[str]:
     yield entry.name
+    if (entry.module or "").startswith("tensorflow."):
+        # a TensorFlow function in Keras 2's activations/losses/metrics module is found by that module's
+        # key only: tf.nn.log_softmax is 'log_softmax' there, and the 'log_softmax_v2' (its __name__)
+        # that TF 2.12 wrote raises "Unknown activation function" in tf.keras 2.12 and tf_keras alike
+        return
     if entry.registered_name:
         yield entry.registered_name
     if entry.qualname:
