@@ -49,6 +49,9 @@ def test_rule_case(rule, case, tmp_path):
                 assert any(case["message"] in f.message for f in report.findings)
             if "severity" in case:
                 assert {f.severity.value for f in report.findings if f.code == rule.code} == {case["severity"]}
+        if "verdict" in case:  # loader -> loads?, where a case pins which loaders its finding breaks
+            got = {p["loader"]: p["ok"] for p in report.artifacts[0].verdict}
+            assert {loader: got.get(loader) for loader in case["verdict"]} == case["verdict"], case["name"]
     else:
         assert rule.code not in codes, f"{case['name']}: unexpected {rule.code}: {report.findings}"
 

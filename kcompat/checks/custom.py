@@ -54,6 +54,13 @@ def custom_object_unresolved(artifact: Artifact, env: Environment) -> Iterator[H
         # compile=True only: compile=False leaves the metrics alone
         yield from _hits(artifact, env, [r for r in refs if r.location.startswith(KERAS_METADATA_NODE)], ["keras"])
         return
+    if artifact.format in (Format.keras_zip, Format.keras_dir):
+        # load_model rebuilds compile_config only with compile=True (compile_from_config raises "Could not
+        # locate function 'Custom>stock_return_loss'"); compile=False loads (a real Keras 3.10 .keras in 3.15.1)
+        compiling = [r for r in refs if r.location.startswith("compile_config")]
+        yield from _hits(artifact, env, [r for r in refs if r not in compiling], None)
+        yield from _hits(artifact, env, compiling, ["keras"])
+        return
     if artifact.format is not Format.hdf5_model:
         yield from _hits(artifact, env, refs, None)
         return
@@ -94,7 +101,8 @@ def _hits(artifact: Artifact, env: Environment, refs: list[ObjectRef], breaks: l
                    f"name ('Could not interpret initializer identifier'), which Keras 3.4 fixed")
         fix = (f"model = keras.saving.load_model(path, custom_objects={{{', '.join(repr(n) + ': ' + R.LATE_CLASS[n] for n in late)}}})"
                "; or load it with Keras 3.4 or later")
-    if artifact.format in (Format.keras_zip, Format.keras_dir) and R.keras_major(env) == 3:
+    if (artifact.format in (Format.keras_zip, Format.keras_dir) and R.keras_major(env) == 3
+            and not all(r.location.startswith("compile_config") for r in refs)):
         hidden = (f"; Keras 3 may report this only as \"<class {artifact.model_class or 'Functional'}> could not be "
                   "deserialized properly\", which hides the real class")
     for ref in refs:

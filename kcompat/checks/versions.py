@@ -7,6 +7,7 @@ from typing import Any
 
 from kcompat.checks import _marshal
 from kcompat.checks import _resolve as R
+from kcompat.checks._layout_names import LEGACY, misnamed
 from kcompat.checks._rewrite import model_levels, node_name
 from kcompat.checks.base import Hit
 from kcompat.env.model import Environment
@@ -350,6 +351,28 @@ def _windows_layout(artifact: Artifact, env: Environment) -> Iterator[Hit]:
     )
 
 
+def _legacy_names(artifact: Artifact, env: Environment) -> Iterator[Hit]:
+    """Keras 3 reads a tf.keras 2.12-2.14 layout by its own names for the groups, which differ from the
+    file's from a model's second layer with weights of one class on (see _layout_names)."""
+    config = artifact.config.get("config") if isinstance(artifact.config, dict) else None
+    layers = config.get("layers") if isinstance(config, dict) else None
+    missed = misnamed(layers, [w.name for w in artifact.weights]) if isinstance(layers, list) else []
+    if not missed:
+        return
+    name, wanted, saved = missed[0]
+    yield Hit(
+        f"the weights file keeps its layers under '{LEGACY}/' with the names tf.keras 2.12-2.14 gave them, "
+        f"counting each layer with weights twice: {R.keras_label(env)} looks there by its own count, so "
+        f"'{name}' is '{wanted}' to it and '{saved}' in the file ({len(missed)} layer(s) so): loading raises "
+        f"\"A total of {len(missed)} objects could not be loaded ... Layer '{name}' expected N variables, but "
+        f"received 0 variables during loading\"",
+        location="model.weights.h5", key="legacy-names",
+        evidence={"layers": [{"layer": n, "keras3_group": w, "file_group": s} for n, w, s in missed[:20]]},
+        fix="Load it with tf.keras 2.12-2.14 and save it again there as .h5 (model.save('model.h5')), which "
+            "Keras 3 reads by layer name; or rebuild the model in code and copy the weights over",
+    )
+
+
 def keras_weight_layout(artifact: Artifact, env: Environment) -> Iterator[Hit]:
     if artifact.format not in (Format.keras_zip, Format.keras_dir) or not artifact.weights:
         return
@@ -359,10 +382,14 @@ def keras_weight_layout(artifact: Artifact, env: Environment) -> Iterator[Hit]:
     saved = _layer_root([w.name for w in artifact.weights])
     if target is None or saved is None or saved == target:
         return
+    if saved == LEGACY and R.framework(env) != "tf_keras" and R.keras_major(env) == 3:
+        yield from _legacy_names(artifact, env)  # every Keras 3 (3.0.5-3.15.1 read) looks there too
+        return
     first = next(w.name.split("/")[1] for w in artifact.weights if w.name.startswith(saved + "/"))
     yield Hit(
         f"the weights file keeps its layers under '{saved}/', but {R.keras_label(env)} looks for them under "
-        f"'{target}/' (the .keras weight layout changed between Keras 2.12 and 2.13): loading raises "
+        f"'{target}/' (tf.keras 2.12-2.14 write and read '_layer_checkpoint_dependencies/', tf.keras 2.15 and "
+        f"tf_keras 'layers/'): loading raises "
         f"\"Layer '{first}' expected N variables, but received 0 variables during loading\"",
         location="model.weights.h5", key="layout",
         evidence={"saved_root": saved, "target_root": target},
