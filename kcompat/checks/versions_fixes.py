@@ -8,13 +8,13 @@ from __future__ import annotations
 from kcompat.checks import _resolve as R
 from kcompat.checks._rewrite import layer_dicts, object_dicts
 from kcompat.checks.base import Rewrite
-from kcompat.checks.versions import late_nested_refs
+from kcompat.checks.versions import late_nested_refs, outputs_shifted
 from kcompat.model import Artifact
 
 
 def fix_legacy_nested_node_index(rewrite: Rewrite, artifact: Artifact, env, findings=()) -> None:
     """Keras 2 counted a nested model's construction as its node 0; Keras 3 does not: one less."""
-    for _, ref in list(late_nested_refs(rewrite.model)):
+    for _, ref in list(late_nested_refs(rewrite.model, outputs_shifted(env))):
         ref[1] -= 1
         rewrite.change(f"reference to nested model {ref[0]!r}: node index {ref[1] + 1} -> {ref[1]}")
 
