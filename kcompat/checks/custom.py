@@ -53,6 +53,7 @@ def custom_object_unresolved(artifact: Artifact, env: Environment) -> Iterator[H
             return
         # compile=True only: compile=False leaves the metrics alone
         yield from _hits(artifact, env, [r for r in refs if r.location.startswith(KERAS_METADATA_NODE)], ["keras"])
+        yield from _text_functions(artifact, env)
         return
     if artifact.format in (Format.keras_zip, Format.keras_dir):
         # load_model rebuilds compile_config only with compile=True (compile_from_config raises "Could not
@@ -82,6 +83,33 @@ def custom_object_unresolved(artifact: Artifact, env: Environment) -> Iterator[H
             "to compute\")"))
     else:
         yield from _hits(artifact, env, compiling, None if compiles_anyway(env) else ["keras"])
+
+
+TEXT_BUILT_INS = {"standardize": ("lower_and_strip_punctuation", "lower", "strip_punctuation"),
+                  "split": ("whitespace", "character")}
+
+
+def _text_functions(artifact: Artifact, env: Environment) -> Iterator[Hit]:
+    """tf_keras rebuilds a SavedModel's built-in layers from their configs; TextVectorization.from_config looks a
+    standardize or split that is not built in up by its bare name with no module to search, so an unregistered
+    one raises "AttributeError: 'NoneType' object has no attribute 'get'" (a real tf.keras 2.15 sentiment model
+    with the tutorials' custom_standardization, in tf_keras 2.21)."""
+    known = R.custom_names(env)
+    for layer in artifact.layers:
+        if layer.class_name != "TextVectorization":
+            continue
+        for key, built_in in TEXT_BUILT_INS.items():
+            value = layer.config.get(key)
+            if isinstance(value, str) and value not in built_in and value not in known:
+                yield Hit(f"TextVectorization '{layer.name}' has {key}={value!r}, a function {R.keras_label(env)} "
+                          "must find by that name: it rebuilds the layer from the SavedModel's config, and "
+                          "from_config looks the name up with no module to search, so load_model raises "
+                          "\"AttributeError: 'NoneType' object has no attribute 'get'\"",
+                          location=layer.path, key=f"{layer.path}:{key}",
+                          evidence={"name": value, "breaks": ["keras"]},
+                          fix=f"tf_keras.models.load_model(path, custom_objects={{{value!r}: {value}}})  # import it from "
+                              "the code that defined it; or serve the model with tf.saved_model.load or TFSMLayer, "
+                              "which do not rebuild Keras layers")
 
 
 def _hits(artifact: Artifact, env: Environment, refs: list[ObjectRef], breaks: list[str] | None,
