@@ -176,6 +176,16 @@ def write_saved_model(path: Path, spec: dict[str, Any]) -> None:
             info.dtype = DTYPE_NUMBERS[dtype]
             for size in shape:
                 info.tensor_shape.dim.add(size=size)
+    if spec.get("inline_layers"):  # TF <= 2.4: each Keras object's metadata in its own object graph node
+        graph = mg.object_graph_def
+        root = graph.nodes.add()  # node 0
+        root.user_object.identifier = "_tf_keras_network"
+        root.user_object.metadata = json.dumps({"class_name": "Functional", "keras_version": "2.4.0"})
+        for name, class_name in spec["inline_layers"].items():  # {local name under root: class}
+            root.children.add(node_id=len(graph.nodes), local_name=name)
+            layer = graph.nodes.add()
+            layer.user_object.identifier = "_tf_keras_layer"
+            layer.user_object.metadata = json.dumps({"class_name": class_name, "name": name, "config": {}})
     for _ in range(spec.get("variables", 1)):
         mg.object_graph_def.nodes.add().variable.dtype = 1
     for identifier in spec.get("user_objects", []):

@@ -71,6 +71,7 @@ SCHEMA: dict[str, list[tuple]] = {
     "Dim": [("size", 1, I64, OPT, None), ("name", 2, STR, OPT, None)],
     "SavedObjectGraph": [("nodes", 1, MSG, REP, "SavedObject")],
     "SavedObject": [
+        ("children", 1, MSG, REP, "ObjectReference"),
         ("slot_variables", 3, MSG, REP, "SlotVariableReference"),
         ("user_object", 4, MSG, OPT, "SavedUserObject"),
         ("variable", 7, MSG, OPT, "SavedVariable"),
@@ -78,6 +79,7 @@ SCHEMA: dict[str, list[tuple]] = {
     ],
     "SavedVariable": [("dtype", 1, I32, OPT, None), ("name", 6, STR, OPT, None)],
     "SlotVariableReference": [("original_variable_node_id", 1, I32, OPT, None)],
+    "ObjectReference": [("node_id", 1, I32, OPT, None), ("local_name", 2, STR, OPT, None)],
     "SavedUserObject": [("identifier", 1, STR, OPT, None), ("metadata", 3, STR, OPT, None)],
     "FingerprintDef": [
         ("saved_model_checksum", 1, U64, OPT, None),

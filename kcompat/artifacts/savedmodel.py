@@ -148,6 +148,7 @@ def read_saved_model(artifact: Artifact, path: Path) -> None:
             ))
         facts.graph_variables += sum(node.op in VARIABLE_OPS for node in meta_graph.graph_def.node)
         facts.object_graph_nodes += len(meta_graph.object_graph_def.nodes)
+        inline_classes(facts, meta_graph.object_graph_def)
         for node in meta_graph.object_graph_def.nodes:
             facts.slot_variable_count += len(node.slot_variables)
             facts.variable_count += node.HasField("variable")
@@ -179,6 +180,23 @@ def parse_member(artifact: Artifact, file: Path, message):
 
 
 METRIC = "_tf_keras_metric"
+
+
+def inline_classes(facts: SavedModelFacts, graph) -> None:
+    """Before keras_metadata.pb (TF <= 2.4), each Keras object's metadata sat in its object graph node:
+    its class, under the node's path (root.layer_with_weights-0), as keras_metadata.pb would give it."""
+    paths, order = {0: "root"}, [0]
+    for index in order:
+        if index >= len(graph.nodes):
+            continue
+        for child in graph.nodes[index].children:
+            if child.node_id not in paths:
+                paths[child.node_id] = f"{paths[index]}.{child.local_name}"
+                order.append(child.node_id)
+    for index, node in enumerate(graph.nodes):
+        meta = _json(node.user_object.metadata) if node.HasField("user_object") else None
+        if index in paths and isinstance(meta, dict) and isinstance(meta.get("class_name"), str):
+            facts.keras_metadata_classes.setdefault(paths[index], meta["class_name"])
 
 
 def _json(text: str):

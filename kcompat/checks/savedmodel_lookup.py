@@ -20,7 +20,7 @@ FIX = ("loaded = tf.saved_model.load(path)  # serves it without rebuilding the K
 
 def savedmodel_legacy_lookup_table(artifact: Artifact, env: Environment) -> Iterator[Hit]:
     facts = saved_model_facts(artifact)
-    if facts is None or not facts.has_keras_metadata or R.keras_major(env) != 2:
+    if facts is None or not (facts.has_keras_metadata or facts.keras_metadata_classes) or R.keras_major(env) != 2:
         return  # Keras 3 does not rebuild SavedModels at all (KC204)
     classes = facts.keras_metadata_classes
     for key in artifact.checkpoint_keys:
