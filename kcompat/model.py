@@ -12,8 +12,9 @@ from pydantic import BaseModel, ConfigDict, Field
 # fix) and .intended, Finding.locations (one finding per cause), Report.skipped. 1.3: Artifact.source (a remote
 # artifact's URL, object size, bytes fetched, ETag and mtime) and Format "unreachable". 1.4:
 # SavedModelFacts.op_attrs_every_node (KC608). 1.5: Signature.unfed_placeholders (KC609) and
-# SavedModelFacts.keras_metadata_classes (KC223). Additions only.
-SCHEMA_VERSION = "1.5"
+# SavedModelFacts.keras_metadata_classes (KC223). 1.6: SavedModelFacts.unbuilt_restored_layers (KC226).
+# Additions only.
+SCHEMA_VERSION = "1.6"
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -212,6 +213,8 @@ class SavedModelFacts(_Model):
     bare_keras_objects: int = 0  # Keras 2 user objects (_tf_keras_*) with no inline metadata
     keras_metadata_identifiers: list[str] = Field(default_factory=list)
     keras_metadata_classes: dict[str, str] = Field(default_factory=dict)  # node path (root.a.b) -> its class_name
+    # node paths whose metadata says must_restore_from_config and gives no build_input_shape (KC226)
+    unbuilt_restored_layers: list[str] = Field(default_factory=list)
     fingerprint: dict[str, Any] | None = None
     has_variables_dir: bool = False
 

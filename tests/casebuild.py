@@ -207,7 +207,12 @@ def write_saved_model(path: Path, spec: dict[str, Any]) -> None:
         node.metadata = json.dumps(root)
         for i, (node_path, class_name) in enumerate(spec.get("metadata_layers", {}).items()):  # {root.a.b: class}
             layer = meta.nodes.add(node_id=100 + i, node_path=node_path, identifier="_tf_keras_layer")
-            layer.metadata = json.dumps({"class_name": class_name, "name": node_path.rsplit(".", 1)[-1], "config": {}})
+            node_meta = {"class_name": class_name, "name": node_path.rsplit(".", 1)[-1], "config": {}}
+            if node_path in spec.get("unbuilt_layers", []):  # as Keras 2.5 wrote preprocessing layers
+                node_meta["must_restore_from_config"] = True
+            else:
+                node_meta["build_input_shape"] = [None, 4]
+            layer.metadata = json.dumps(node_meta)
         for i, class_name in enumerate(spec.get("metrics", [])):  # compiled metrics, as Keras 2 writes them
             metric = meta.nodes.add(node_id=i + 1, node_path=f"root.keras_api.metrics.{i}", identifier="_tf_keras_metric")
             metric.metadata = json.dumps({"class_name": class_name, "name": f"m{i}", "dtype": "float32", "config": {}})

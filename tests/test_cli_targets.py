@@ -37,7 +37,7 @@ def test_matrix_prints_a_summary_then_release_by_loader_and_writes_every_format(
     assert "✗ KC" in rows["tf2.12"]
     assert proc.returncode == 1  # it loads with no loader of TF 2.12
     report = json.loads((tmp_path / "m.json").read_text())
-    assert report["schema_version"] == "1.5"
+    assert report["schema_version"] == "1.6"
     (matrix,) = report["matrix"]
     assert matrix["summary"] == lines[0].split(": ", 1)[1]
     assert [r["release"] for r in matrix["rows"]] == ["tf2.12", "keras3.15"]  # the order of `kcompat targets`

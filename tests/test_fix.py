@@ -109,7 +109,7 @@ def test_fix_reports_carry_the_changes_in_json_and_html(tmp_path):
     proc = run_cli("fix", str(src), "--dry-run", "--json", str(tmp_path / "fix.json"), "--html", str(tmp_path / "fix.html"))
     assert proc.returncode == 0, proc.stderr
     report = json.loads((tmp_path / "fix.json").read_text())
-    assert report["schema_version"] == "1.5"
+    assert report["schema_version"] == "1.6"
     (entry,) = report["artifacts"]
     (fix,) = entry["fixes"]
     assert fix["status"] == "fixed" and fix["changes"][0]["code"] == "KC302" and "groups=1 dropped" in fix["changes"][0]["change"]

@@ -217,6 +217,8 @@ def read_keras_metadata(artifact: Artifact, file: Path) -> None:
         meta = _json(node.metadata)
         if isinstance(meta, dict) and isinstance(meta.get("class_name"), str):
             facts.keras_metadata_classes[node.node_path] = meta["class_name"]
+            if node.node_path != "root" and meta.get("must_restore_from_config") and meta.get("build_input_shape") is None:
+                facts.unbuilt_restored_layers.append(node.node_path)
         if node.identifier == METRIC:  # what compile=True revives from the metadata's config
             if meta is not None:
                 collect_objects(meta, f"{KERAS_METADATA_NODE}{node.node_path}", artifact.objects)
