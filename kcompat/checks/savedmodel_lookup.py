@@ -12,9 +12,9 @@ from kcompat.model import Artifact
 
 OLD_TABLE = "/_table/.ATTRIBUTES/table-keys"  # Keras <= 2.5; Keras 2.6+ tracks it as lookup_table
 
-FIX = ("loaded = tf.saved_model.load(path)  # serves it without rebuilding the Keras layers\n"
-       "# or, in Keras 3: keras.layers.TFSMLayer(path, call_endpoint='serving_default')\n"
-       "# to keep it a Keras model: in TF <= 2.5 read layer.get_vocabulary() and rebuild the layer with\n"
+SERVE = ("loaded = tf.saved_model.load(path)  # serves it without rebuilding the Keras layers\n"
+         "# or, in Keras 3: keras.layers.TFSMLayer(path, call_endpoint='serving_default')\n")
+FIX = (SERVE + "# to keep it a Keras model: in TF <= 2.5 read layer.get_vocabulary() and rebuild the layer with\n"
        "# StringLookup(vocabulary=vocab) in a current Keras, then save it again")
 
 

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 from kcompat.checks import _resolve as R
 from kcompat.checks.base import Hit, saved_model_facts
+from kcompat.checks.savedmodel_lookup import SERVE
 from kcompat.env.model import Environment
 from kcompat.model import Artifact
 
@@ -13,9 +14,7 @@ from kcompat.model import Artifact
 RANDOM_LAYERS = {"RandomCrop", "RandomFlip", "RandomTranslation", "RandomRotation", "RandomZoom", "RandomContrast",
                  "RandomBrightness", "RandomHeight", "RandomWidth"}
 
-FIX = ("loaded = tf.saved_model.load(path)  # serves it without rebuilding the Keras layers\n"
-       "# or, in Keras 3: keras.layers.TFSMLayer(path, call_endpoint='serving_default')\n"
-       "# to keep it a Keras model: rebuild the architecture in code (augmentation layers hold no weights) and\n"
+FIX = (SERVE + "# to keep it a Keras model: rebuild the architecture in code (augmentation layers hold no weights) and\n"
        "# copy the weights over from the loaded SavedModel's variables, then save it again")
 
 
