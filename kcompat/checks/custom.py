@@ -58,9 +58,8 @@ def custom_object_unresolved(artifact: Artifact, env: Environment) -> Iterator[H
     if artifact.format in (Format.keras_zip, Format.keras_dir):
         # load_model rebuilds compile_config only with compile=True (compile_from_config raises "Could not
         # locate function 'Custom>stock_return_loss'"); compile=False loads (a real Keras 3.10 .keras in 3.15.1)
-        compiling = [r for r in refs if r.location.startswith("compile_config")]
-        yield from _hits(artifact, env, [r for r in refs if r not in compiling], None)
-        yield from _hits(artifact, env, compiling, ["keras"])
+        # one finding for all of them: load_model(compile=True) needs every name at once
+        yield from _hits(artifact, env, refs, None, compile_only=lambda r: r.location.startswith("compile_config"))
         return
     if artifact.format is not Format.hdf5_model:
         yield from _hits(artifact, env, refs, None)
@@ -113,11 +112,13 @@ def _text_functions(artifact: Artifact, env: Environment) -> Iterator[Hit]:
 
 
 def _hits(artifact: Artifact, env: Environment, refs: list[ObjectRef], breaks: list[str] | None,
-          severity: str | None = None, after: str = "") -> Iterator[Hit]:
+          severity: str | None = None, after: str = "", compile_only=None) -> Iterator[Hit]:
+    """``compile_only(ref)``: that ref breaks compile=True only (its finding says so with breaks=['keras'])."""
     if not refs:
         return
-    compile_only = breaks is not None and "keras-nocompile" not in breaks
-    fix = _snippet(refs) + ("; or load it with compile=False and compile it in code" if compile_only else "")
+    only = (breaks is not None and "keras-nocompile" not in breaks) or (
+        compile_only is not None and all(compile_only(r) for r in refs))
+    fix = _snippet(refs) + ("; or load it with compile=False and compile it in code" if only else "")
     names = ", ".join(dict.fromkeys(R.lookup_key(r) for r in refs))
     hidden = after
     late_refs = [r for r in refs if R.found_too_late(env, r)]
@@ -142,7 +143,8 @@ def _hits(artifact: Artifact, env: Environment, refs: list[ObjectRef], breaks: l
                   location=where, fix=fix, severity=severity,
                   evidence={"name": R.lookup_key(ref), "module": ref.module, "config_location": ref.location,
                             "all_unresolved": list(dict.fromkeys(R.lookup_key(r) for r in refs)),
-                            **({"breaks": breaks} if breaks is not None else {})},
+                            **({"breaks": breaks} if breaks is not None else {}),
+                            **({"breaks": ["keras"]} if compile_only is not None and compile_only(ref) else {})},
                   key=f"{ref.location}:{R.lookup_key(ref)}",
                   group="unresolved-compile" if severity else "unresolved",
                   group_message=f"{{n}} objects ({{locations}}) cannot be resolved by {R.keras_label(env)} {why}; all "

@@ -74,8 +74,13 @@ def grouped(hits: list[Hit]) -> list[Hit]:
         locations = [h.location for h in members if h.location]
         template = first.group_message or "{n} places ({locations}): " + first.message
         index = next(i for i, h in enumerate(out) if h is first)
+        evidence = {**first.evidence, "locations": locations}
+        if any("breaks" not in h.evidence for h in members):  # the group breaks what any member breaks
+            evidence.pop("breaks", None)
+        else:
+            evidence["breaks"] = sorted({b for h in members for b in h.evidence["breaks"]})
         out[index] = Hit(template.format(n=len(members), locations=shorten(locations)), location=first.location,
-                         fix=first.fix, evidence={**first.evidence, "locations": locations}, key=f"group:{name}",
+                         fix=first.fix, evidence=evidence, key=f"group:{name}",
                          severity=first.severity, group=name)
     return out
 
