@@ -182,11 +182,16 @@ KERAS3_LOOKUP_SINCE = {"Orthogonal": (3, 4)}
 LATE_CLASS = {"Orthogonal": "keras.initializers.OrthogonalInitializer"}  # what to pass as custom_objects
 
 
+def keras_at_least(env: Environment, since: tuple[int, int]) -> bool:
+    """The target's Keras is ``since`` (major, minor) or later; an unknown version counts as x.0."""
+    return (version_tuple(keras_version(env)) or (since[0], 0))[:2] >= since
+
+
 def found_too_late(env: Environment, ref: ObjectRef) -> bool:
     since = KERAS3_LOOKUP_SINCE.get(ref.class_name)
     if since is None or ref.module or keras_major(env) != 3:
         return False
-    return (version_tuple(keras_version(env)) or (3, 0))[:2] < since
+    return not keras_at_least(env, since)
 
 
 def resolvable(env: Environment, ref: ObjectRef) -> bool:

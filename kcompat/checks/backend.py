@@ -81,8 +81,7 @@ KERAS2_NCHW_CPU = KERAS3_OLD_NCHW_CPU | {"MaxPooling1D", "MaxPooling2D", "Averag
 def _failing_layers(env: Environment) -> set[str]:
     if R.keras_major(env) == 2:
         return KERAS2_NCHW_CPU
-    version = R.version_tuple(R.keras_version(env)) or (3,)
-    return KERAS3_NCHW_CPU if version[:2] >= (3, 15) else KERAS3_OLD_NCHW_CPU
+    return KERAS3_NCHW_CPU if R.keras_at_least(env, (3, 15)) else KERAS3_OLD_NCHW_CPU
 
 
 def channels_first_cpu(artifact: Artifact, env: Environment) -> Iterator[Hit]:

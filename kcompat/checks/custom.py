@@ -116,10 +116,11 @@ def _hits(artifact: Artifact, env: Environment, refs: list[ObjectRef], breaks: l
     """``compile_only(ref)``: that ref breaks compile=True only (its finding says so with breaks=['keras'])."""
     if not refs:
         return
-    only = (breaks is not None and "keras-nocompile" not in breaks) or (
-        compile_only is not None and all(compile_only(r) for r in refs))
+    ref_breaks = [["keras"] if compile_only is not None and compile_only(r) else breaks for r in refs]
+    only = all(b is not None and "keras-nocompile" not in b for b in ref_breaks)  # every ref: compile=True only
     fix = _snippet(refs) + ("; or load it with compile=False and compile it in code" if only else "")
-    names = ", ".join(dict.fromkeys(R.lookup_key(r) for r in refs))
+    keys = list(dict.fromkeys(R.lookup_key(r) for r in refs))
+    names = ", ".join(keys)
     hidden = after
     late_refs = [r for r in refs if R.found_too_late(env, r)]
     late = sorted({r.class_name for r in late_refs})
@@ -130,11 +131,10 @@ def _hits(artifact: Artifact, env: Environment, refs: list[ObjectRef], breaks: l
                    f"name ('Could not interpret initializer identifier'), which Keras 3.4 fixed")
         fix = (f"model = keras.saving.load_model(path, custom_objects={{{', '.join(repr(n) + ': ' + R.LATE_CLASS[n] for n in late)}}})"
                "; or load it with Keras 3.4 or later")
-    if (artifact.format in (Format.keras_zip, Format.keras_dir) and R.keras_major(env) == 3
-            and not all(r.location.startswith("compile_config") for r in refs)):
+    if artifact.format in (Format.keras_zip, Format.keras_dir) and R.keras_major(env) == 3 and not only:
         hidden = (f"; Keras 3 may report this only as \"<class {artifact.model_class or 'Functional'}> could not be "
                   "deserialized properly\", which hides the real class")
-    for ref in refs:
+    for ref, ref_break in zip(refs, ref_breaks):
         where = R.layer_of(artifact, ref.location)
         what = {"function": "function", "string": "name"}.get(ref.kind, "class")
         module = f" from module {ref.module!r}" if ref.module and ref.module != "builtins" else ""
@@ -142,9 +142,7 @@ def _hits(artifact: Artifact, env: Environment, refs: list[ObjectRef], breaks: l
                   f"{R.keras_label(env)} {why}; all unresolved: {names}{hidden}",
                   location=where, fix=fix, severity=severity,
                   evidence={"name": R.lookup_key(ref), "module": ref.module, "config_location": ref.location,
-                            "all_unresolved": list(dict.fromkeys(R.lookup_key(r) for r in refs)),
-                            **({"breaks": breaks} if breaks is not None else {}),
-                            **({"breaks": ["keras"]} if compile_only is not None and compile_only(ref) else {})},
+                            "all_unresolved": list(keys), **({"breaks": ref_break} if ref_break is not None else {})},
                   key=f"{ref.location}:{R.lookup_key(ref)}",
                   group="unresolved-compile" if severity else "unresolved",
                   group_message=f"{{n}} objects ({{locations}}) cannot be resolved by {R.keras_label(env)} {why}; all "

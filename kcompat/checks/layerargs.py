@@ -70,8 +70,7 @@ def allowed_keys(env: Environment, cls, legacy_path: bool) -> set[str]:
         return set(cls.params)
     allowed = set(cls.params) | set(cls.base_params) | {"name", "trainable", "dtype"}
     if R.keras_major(env) == 3:
-        version = R.version_tuple(R.keras_version(env)) or (3, 0)
-        allowed |= {k for k, since in KERAS3_POPPED.get(cls.name, {}).items() if version[:2] >= since}
+        allowed |= {k for k, since in KERAS3_POPPED.get(cls.name, {}).items() if R.keras_at_least(env, since)}
         if cls.name in KERAS3_CLOSED_KWARGS:
             return allowed  # its parents' parameters (oov_method...), not the input_shape every other layer takes
         allowed |= KERAS3_LAYER_EXTRAS

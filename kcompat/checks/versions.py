@@ -223,7 +223,7 @@ KERAS_READ_FORMATS = {Format.hdf5_model, Format.keras_zip, Format.keras_dir, For
 def outputs_shifted(env: Environment) -> bool:
     """Keras 3.3+ functional_from_config takes one from a model output's node index on a nested Functional
     ("Functional models start out with a built-in node"; not in 3.0.5-3.2.1); a layer's inputs get no such help."""
-    return (R.version_tuple(R.keras_version(env)) or (3, 0))[:2] >= (3, 3)
+    return R.keras_at_least(env, (3, 3))
 
 
 def legacy_nested_node_index(artifact: Artifact, env: Environment) -> Iterator[Hit]:

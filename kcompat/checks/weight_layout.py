@@ -15,7 +15,7 @@ from kcompat.model import Artifact, Format
 def _layer_root(paths: list[str]) -> str | None:
     """The group a .keras weights file keeps its layers under: 'layers' or '_layer_checkpoint_dependencies'."""
     # A compiled model's file also has metrics/ and optimizer/ groups: only the layers' group tells the layout.
-    roots = {p.split("/", 1)[0] for p in paths if "/vars/" in p} & {"layers", "_layer_checkpoint_dependencies"}
+    roots = {p.split("/", 1)[0] for p in paths if "/vars/" in p} & {"layers", LEGACY}
     return roots.pop() if len(roots) == 1 else None
 
 
