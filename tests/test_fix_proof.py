@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import subprocess
+import sys
 import zipfile
+from pathlib import Path
 
 import pytest
 
@@ -127,9 +131,64 @@ def test_a_windows_keras_copy_loads_where_the_original_loads_nowhere(tmp_path):
     assert digest(str(src)) == before
     [fx] = fixes_of(tmp_path / "r.json")
     assert "KC212" in {c["code"] for c in fx["changes"]}, proc.stdout
-    # On Linux no loader reads the original's weights, so the outputs cannot be compared: the proof says
-    # so, and that the copy loads (keras-nocompile), and the copy is kept only because it was asked for.
+    # On Linux no loader reads the original's weights, so the outputs cannot be compared; the fix also
+    # rewrote the config (KC302), so equal weights would not prove it either: the proof says so, and
+    # that the copy loads (keras-nocompile), and the copy is kept only because it was asked for.
     assert fx["status"] == "unproven" and fx["proof"]["status"] == "original-fails", fx["proof"]
-    assert fx["proof"]["copy_loader"] == "keras-nocompile" and fx["output"], fx
+    assert "proof_by" not in fx["proof"] and fx["proof"]["copy_loader"] == "keras-nocompile" and fx["output"], fx
     assert "repaired copy loads" in proc.stdout
 
+
+def _outputs_of(copies: dict[str, str], loader: str, inputs: Path) -> dict:
+    """Each copy's outputs on the inputs tf.keras 2.13.1 ran, computed by a real load in a subprocess."""
+    script = (
+        "import json, sys, numpy as np\n"
+        "import tf_keras as keras\n" if loader == "tf_keras" else "import json, sys, numpy as np\nimport keras\n"
+    ) + (
+        "copies, ref = json.loads(sys.argv[1]), json.load(open(sys.argv[2]))\n"
+        "out = {}\n"
+        "for name, path in copies.items():\n"
+        "    model = keras.models.load_model(path, compile=False)\n"
+        "    y = model.predict(np.asarray(ref[name]['x'], 'float32'), verbose=0)\n"
+        "    out[name] = float(np.abs(y - np.asarray(ref[name]['y'], 'float32')).max())\n"
+        "print(json.dumps(out))\n"
+    )
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": ""}
+    proc = subprocess.run([sys.executable, "-c", script, json.dumps(copies), str(inputs)], capture_output=True,
+                          text=True, env=env, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize("writer", ["tf2.13", "tf2.14"])
+def test_old_layout_keras_copies_compute_what_their_writer_computed(tmp_path, writer):
+    """Real tf.keras 2.13.1 and 2.14.1 archives (the old '_layer_checkpoint_dependencies/' layout; 2.13
+    counts each layer with weights twice, 2.14 once) fail in tf_keras 2.21; `kcompat fix` moves their groups,
+    the proof compares the weights, and the copies give the outputs the writer gave on the same inputs."""
+    folder = FIXTURES / writer
+    sources = sorted(str(p) for p in folder.glob("*.keras"))
+    assert len(sources) == 4
+    before = {p: digest(p) for p in sources}
+    proc = run_cli("fix", *sources, "-o", str(tmp_path / "out"), "--json", str(tmp_path / "r.json"),
+                   env={"TF_USE_LEGACY_KERAS": "1"})
+    assert all(digest(p) == before[p] for p in sources)
+    results = fixes_of(tmp_path / "r.json")
+    assert [r["status"] for r in results] == ["proven"] * 4, proc.stdout
+    for r in results:
+        assert r["proof"]["copy_loader"] == "tf_keras", r["proof"]
+        if r["proof"]["original_loader"] is None:  # no loader here reads it: proven by its weights
+            assert r["proof"]["proof_by"] == "weights", r["proof"]
+            assert r["proof"]["original_error"]["code"] in {"KC212", "KC203"}, r["proof"]  # the last loader tried
+        else:  # a 2.14 Sequential loads in Keras 3, which counts as 2.14 did: proven by outputs
+            assert writer == "tf2.14" and r["proof"]["max_abs_diff"] == 0.0, r["proof"]
+        assert [c["code"] for c in r["changes"]] == ["KC212"], r["changes"]
+    copies = {Path(r["path"]).stem: r["output"] for r in results}
+    diffs = _outputs_of(copies, "tf_keras", folder / "_outputs.json")
+    assert set(diffs) == set(copies) and max(diffs.values()) < 1e-5, diffs
+    if writer != "tf2.13":
+        return  # Keras 3 reads a 2.14 file's old layout by the same count: nothing to fix there
+    # Keras 3 reads the Sequential's old layout too, by its own count, once the config needs nothing else
+    proc = run_cli("fix", str(folder / "two_dense.keras"), "-o", str(tmp_path / "k3.keras"), "--json", str(tmp_path / "k3.json"))
+    [r] = fixes_of(tmp_path / "k3.json")
+    assert r["status"] == "proven" and r["proof"]["proof_by"] == "weights", (proc.stdout, r)
+    assert _outputs_of({"two_dense": r["output"]}, "keras", folder / "_outputs.json")["two_dense"] < 1e-5

@@ -223,6 +223,9 @@ OBSERVED = [
     ("Invalid Functional model configuration. The graph of the Functional model either has loops or disconnected "
      "nodes. The following nodes failed to be resolved: {<Functional name=inner_fn, built=True>: [[", "ValueError",
      "hdf5-model", "KC207"),
+    # tf_keras of tf2.13/two_dense.keras (tf.keras 2.13's '_layer_checkpoint_dependencies/' layout)
+    ("Layer 'dense' expected 2 variables, but received 0 variables during loading. Expected: ['dense/kernel:0', "
+     "'dense/bias:0']", "ValueError", "keras-zip", "KC212"),
     # keras.models.model_from_json of fixtures/tf2.15/seq_compiled.json (Keras 3.15.1)
     ("Could not locate class 'Sequential'. Make sure custom classes and functions are decorated with "
      "`@keras.saving.register_keras_serializable()`.", "TypeError", "json-config", "KC211"),

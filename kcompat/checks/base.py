@@ -37,7 +37,7 @@ class Rewrite:
 
     ``model`` is the model config (an .h5's model_config attribute, a .keras's config.json, a JSON file),
     ``training`` the training config (.h5 training_config; None when there is none or it is dropped);
-    ``weights_slashes`` the one change a fixer may ask of a .keras's weights file (its group names).
+    ``weight_moves`` the one change a fixer may ask of a .keras's weights file: its groups moved, in order.
     Fixers edit them in place and say what they did (``change``) or why they would not (``refuse``).
     """
 
@@ -47,7 +47,7 @@ class Rewrite:
     changes: list[str] = field(default_factory=list)
     refusals: list[str] = field(default_factory=list)
     drop_training: bool = False
-    weights_slashes: bool = False  # a .keras's weight groups named 'layers\\x' (a Windows save) become 'layers/x'
+    weight_moves: list[tuple[str, str]] = field(default_factory=list)  # (group, its new path) in model.weights.h5
 
     def change(self, text: str) -> None:
         if text not in self.changes:

@@ -6,6 +6,7 @@ Each edits the JSON config of a copy in place (a ``Rewrite``); none imports TF o
 from __future__ import annotations
 
 from kcompat.checks import _resolve as R
+from kcompat.checks._layout_names import LEGACY, counts_twice, renames
 from kcompat.checks._rewrite import layer_dicts, object_dicts
 from kcompat.checks.base import Rewrite
 from kcompat.checks.versions import late_nested_refs, outputs_shifted
@@ -74,14 +75,38 @@ def fix_json_config_keras2(rewrite: Rewrite, artifact: Artifact, env, findings=(
 
 
 def fix_keras_weight_layout(rewrite: Rewrite, artifact: Artifact, env, findings=()) -> None:
-    """A Windows save's weight groups ('layers\\conv1d') move to the '/' paths every loader reads; the
-    Keras 2.12 / 2.13 layouts differ in more than a name and are left to a re-save."""
-    groups = [g for f in findings for g in (f.evidence or {}).get("groups", [])]
-    if not groups:
-        rewrite.refuse("the weights file follows another Keras's layout (2.12 versus 2.13+); re-save it under the "
-                       "Keras that wrote it")
+    """A .keras's weight groups move to where the target looks: a Windows save's 'layers\\conv1d' to
+    'layers/conv1d'; a tf.keras 2.12-2.14 file's '_layer_checkpoint_dependencies/dense_2' to the group
+    tf.keras 2.15+, tf_keras and Keras 3 name that layer by, 'layers/dense_1'. Nothing else changes. A target
+    that reads '_layer_checkpoint_dependencies/' (tf.keras 2.12-2.14) is not written for."""
+    weights = [w.name for w in artifact.weights]
+    evidence = [f.evidence or {} for f in findings]
+    if any(e.get("groups") for e in evidence):
+        groups = sorted({n.split("/", 1)[0] for n in weights if "\\" in n.split("/", 1)[0]}, key=len)
+        rewrite.weight_moves += [(g, g.replace("\\", "/")) for g in groups]
+        rewrite.change(f"model.weights.h5: groups named with a backslash ({groups[0]!r} ...) moved to '/' paths "
+                       f"({groups[0].replace(chr(92), '/')!r} ...)")
+    if not any(e.get("layers") or e.get("saved_root") == LEGACY for e in evidence):
+        if any(e.get("saved_root") for e in evidence):
+            rewrite.refuse("the weights file is laid out for tf.keras 2.15+ and the target reads tf.keras 2.12-2.14's "
+                           "layout; re-save it under the Keras that wrote it")
         return
-    rewrite.weights_slashes = True
-    rewrite.change(f"model.weights.h5: groups named with a backslash ({groups[0]!r} ...) moved to '/' paths "
-                   f"({groups[0].replace(chr(92), '/')!r} ...)")
-
+    config = rewrite.model.get("config") if isinstance(rewrite.model, dict) else None
+    layers = config.get("layers") if isinstance(config, dict) else None
+    if R.framework(env) == "keras" and R.keras_major(env) == 2 and not R.keras_at_least(env, (2, 15)):
+        rewrite.refuse("the target reads tf.keras 2.12-2.14's layout, which kcompat fix does not write; re-save it "
+                       "under the Keras that wrote it")
+        return
+    twice = counts_twice(layers, weights) if isinstance(layers, list) else None
+    moves = renames(layers, weights, bool(twice)) if isinstance(layers, list) else []
+    moved = {old for old, _ in moves}
+    left = [n for n in weights if n.startswith(LEGACY + "/") and not any(n.startswith(o + "/") for o in moved)]
+    if not moves or left:
+        rewrite.refuse(f"the layers of the config do not account for every group under '{LEGACY}/' "
+                       f"({left[0] if left else 'none found'}); re-save it under the Keras that wrote it")
+        return
+    rewrite.weight_moves += moves
+    renamed = [(o, n) for o, n in moves if o.rsplit("/", 1)[-1] != n.rsplit("/", 1)[-1]]
+    example = renamed[0] if renamed else moves[0]
+    rewrite.change(f"model.weights.h5: {len(moves)} layer group(s) moved from tf.keras 2.12-2.14's '{LEGACY}/' "
+                   f"to the 'layers/' paths later Keras read, named as they count ({example[0]!r} -> {example[1]!r})")

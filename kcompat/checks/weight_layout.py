@@ -1,12 +1,12 @@
-"""KC212 keras-weight-layout: a .keras weights file laid out for another Keras (groups named the old way,
-counted the old way, or joined with Windows backslashes)."""
+"""KC212 keras-weight-layout: a .keras weights file laid out for another Keras (groups under the old root,
+counted another way, or joined with Windows backslashes)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
 from kcompat.checks import _resolve as R
-from kcompat.checks._layout_names import LEGACY, misnamed
+from kcompat.checks._layout_names import LEGACY, counts_twice, misnamed
 from kcompat.checks.base import Hit
 from kcompat.env.model import Environment
 from kcompat.model import Artifact, Format
@@ -40,25 +40,39 @@ def _windows_layout(artifact: Artifact, env: Environment) -> Iterator[Hit]:
     )
 
 
+def _counts_twice(env: Environment) -> bool:
+    """tf.keras 2.12 and 2.13 count each layer with weights twice when they name its group (see _layout_names)."""
+    return R.framework(env) == "keras" and R.keras_major(env) == 2 and not R.keras_at_least(env, (2, 14))
+
+
 def _legacy_names(artifact: Artifact, env: Environment) -> Iterator[Hit]:
-    """Keras 3 reads a tf.keras 2.12-2.14 layout by its own names for the groups, which differ from the
-    file's from a model's second layer with weights of one class on (see _layout_names)."""
+    """A reader of '_layer_checkpoint_dependencies/' (tf.keras 2.12-2.14, and Keras 3 when 'layers/' is
+    missing) finds a layer by its own count, which differs from the file's from a model's second layer with
+    weights of one class on when one of them counted each such layer twice (see _layout_names)."""
     config = artifact.config.get("config") if isinstance(artifact.config, dict) else None
     layers = config.get("layers") if isinstance(config, dict) else None
-    missed = misnamed(layers, [w.name for w in artifact.weights]) if isinstance(layers, list) else []
+    paths = [w.name for w in artifact.weights]
+    twice = counts_twice(layers, paths) if isinstance(layers, list) else None
+    target_twice = _counts_twice(env)
+    if twice is None or twice == target_twice:
+        return
+    missed = misnamed(layers, paths, twice, target_twice)
     if not missed:
         return
     name, wanted, saved = missed[0]
+    way = {True: "twice (as tf.keras 2.12-2.13 named them)", False: "once (as tf.keras 2.14 named them)"}
     yield Hit(
-        f"the weights file keeps its layers under '{LEGACY}/' with the names tf.keras 2.12-2.14 gave them, "
-        f"counting each layer with weights twice: {R.keras_label(env)} looks there by its own count, so "
-        f"'{name}' is '{wanted}' to it and '{saved}' in the file ({len(missed)} layer(s) so): loading raises "
-        f"\"A total of {len(missed)} objects could not be loaded ... Layer '{name}' expected N variables, but "
-        f"received 0 variables during loading\"",
+        f"the weights file keeps its layers under '{LEGACY}/' counting each layer with weights {way[twice]}, and "
+        f"{R.keras_label(env)} looks there counting {'twice' if target_twice else 'once'}, so '{name}' is "
+        f"'{wanted}' to it and '{saved}' in the file ({len(missed)} layer(s) so): loading raises "
+        f"\"{'A total of ' + str(len(missed)) + ' objects could not be loaded ... ' if R.keras_major(env) == 3 else ''}"
+        f"Layer '{name}' expected N variables, but received 0 variables during loading\"",
         location="model.weights.h5", key="legacy-names",
-        evidence={"layers": [{"layer": n, "keras3_group": w, "file_group": s} for n, w, s in missed[:20]]},
-        fix="Load it with tf.keras 2.12-2.14 and save it again there as .h5 (model.save('model.h5')), which "
-            "Keras 3 reads by layer name; or rebuild the model in code and copy the weights over",
+        evidence={"layers": [{"layer": n, "target_group": w, "file_group": s} for n, w, s in missed[:20]],
+                  "file_counts_twice": twice},
+        fix=("kcompat fix model.keras: a copy with each layer's group moved to 'layers/' under the name later Keras "
+             "count (proven by its weights); or " if R.keras_major(env) == 3 else "") +
+            "load it with the Keras that wrote it and save it again there as .h5, which every Keras reads by layer name",
     )
 
 
@@ -69,10 +83,12 @@ def keras_weight_layout(artifact: Artifact, env: Environment) -> Iterator[Hit]:
     facts = env.loaders.get("tf_keras" if R.framework(env) == "tf_keras" else "keras")
     target = _layer_root(facts.keras_zip_weight_paths) if facts else None
     saved = _layer_root([w.name for w in artifact.weights])
-    if target is None or saved is None or saved == target:
+    if target is None or saved is None:
         return
-    if saved == LEGACY and R.framework(env) != "tf_keras" and R.keras_major(env) == 3:
+    if saved == LEGACY and (target == LEGACY or (R.framework(env) != "tf_keras" and R.keras_major(env) == 3)):
         yield from _legacy_names(artifact, env)  # every Keras 3 (3.0.5-3.15.1 read) looks there too
+        return
+    if saved == target:
         return
     first = next(w.name.split("/")[1] for w in artifact.weights if w.name.startswith(saved + "/"))
     yield Hit(
@@ -82,6 +98,8 @@ def keras_weight_layout(artifact: Artifact, env: Environment) -> Iterator[Hit]:
         f"\"Layer '{first}' expected N variables, but received 0 variables during loading\"",
         location="model.weights.h5", key="layout",
         evidence={"saved_root": saved, "target_root": target},
-        fix="Load it under the Keras that wrote it and save it again there as .h5 (model.save('model.h5')), "
-            "which the target reads by layer name; or rebuild the model in code and copy the weights over",
+        fix=("kcompat fix model.keras: a copy with each layer's group moved to 'layers/' under the name the target "
+             "counts (proven by its weights); or " if saved == LEGACY else "") +
+            "load it under the Keras that wrote it and save it again there as .h5 (model.save('model.h5')), "
+            "which the target reads by layer name",
     )

@@ -73,7 +73,10 @@ def run_fix(args: argparse.Namespace) -> int:
             print(f"  not fixed: {item['code']} {item['reason']}".replace("  not fixed:  ", "  not fixed: "))
         proof = result.proof or {}
         if proof:
-            shown = {k: proof[k] for k in ("original_loader", "copy_loader", "max_abs_diff", "why") if proof.get(k) is not None}
+            shown = {k: proof[k] for k in ("original_loader", "copy_loader", "max_abs_diff", "why", "proof_by")
+                     if proof.get(k) is not None}
+            if proof.get("proof_by") == "weights":
+                shown["arrays_compared"] = proof["weights"]["compared"]
             print(f"  proof: {proof['status']} {json.dumps(shown)}")
             if proof.get("copy_error"):
                 print(f"  the copy fails: {proof['copy_error']}")

@@ -67,12 +67,12 @@ def read_parts(artifact: Artifact) -> Rewrite:
     raise CopyError(f"kcompat fix rewrites .h5 models, .keras zips and JSON configs, not {artifact.format.value}")
 
 
-def _slashed(data: bytes, dest: Path) -> bytes:
-    """A .keras's weights file with its backslash-named groups moved to '/' paths (h5py, in the child)."""
+def _moved(data: bytes, dest: Path, moves: list[tuple[str, str]]) -> bytes:
+    """A .keras's weights file with its groups moved (h5py, in the child)."""
     src, out = dest.with_name(dest.name + ".weights-in.h5"), dest.with_name(dest.name + ".weights-out.h5")
     try:
         src.write_bytes(data)
-        _child({"op": "slashes", "src": str(src), "dst": str(out)})
+        _child({"op": "move", "src": str(src), "dst": str(out), "moves": [list(m) for m in moves]})
         return out.read_bytes()
     finally:
         src.unlink(missing_ok=True)
@@ -95,8 +95,8 @@ def write_copy(artifact: Artifact, rewrite: Rewrite, dest: Path) -> None:
         with zipfile.ZipFile(artifact.path) as src, zipfile.ZipFile(dest, "w") as out:
             for info in src.infolist():
                 data = text.encode("utf-8") if info.filename == "config.json" else src.read(info)
-                if info.filename == WEIGHTS and rewrite.weights_slashes:
-                    data = _slashed(data, dest)
+                if info.filename == WEIGHTS and rewrite.weight_moves:
+                    data = _moved(data, dest, rewrite.weight_moves)
                 out.writestr(info, data, compress_type=info.compress_type)
     else:
         dest.write_text(text, "utf-8")

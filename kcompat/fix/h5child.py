@@ -3,8 +3,8 @@
 libhdf5 can crash the interpreter on a damaged file, so h5py runs here, in its own process: one JSON
 request on stdin, one JSON answer on stdout. ``read``: the model_config and training_config text.
 ``write``: copy ``src`` to ``dst`` byte for byte, then set (or, for null, delete) attributes of the
-copy, keeping each attribute's stored kind (fixed-length bytes or variable-length str). ``slashes``: copy,
-then move every top-level name holding a backslash (a Windows .keras weights file) to its '/' path.
+copy, keeping each attribute's stored kind (fixed-length bytes or variable-length str). ``move``: copy,
+then move each group of a .keras weights file to its new path, in the order given.
 """
 
 from __future__ import annotations
@@ -31,13 +31,12 @@ def main() -> int:
     if request["op"] == "read":
         with h5py.File(request["path"], "r") as f:
             answer = {"attrs": {k: _text(f.attrs.get(k)) for k in KEYS}}
-    elif request["op"] == "slashes":
+    elif request["op"] == "move":
         shutil.copyfile(request["src"], request["dst"])
         with h5py.File(request["dst"], "r+") as f:
-            names = sorted((name for name in f if "\\" in name), key=len)  # a parent before what it holds
-            for name in names:
-                f.move(name, name.replace("\\", "/"))
-        answer = {"moved": len(names)}
+            for old, new in request["moves"]:
+                f.move(old, new)  # h5py creates the groups the new path needs
+        answer = {"moved": len(request["moves"])}
     else:
         shutil.copyfile(request["src"], request["dst"])
         with h5py.File(request["dst"], "r+") as f:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kcompat.catalog import load_catalog
+from kcompat.checks import _resolve as R
 from kcompat.config import RunConfig
 from kcompat.fix.copy import EDITABLE, CopyError, read_parts, write_copy
 from kcompat.model import Artifact, ArtifactReport, Finding, FixResult, Format, Severity
@@ -48,6 +49,8 @@ class Repair:
     training_kept: bool = False
     workdir: Path | None = None
     converted: Path | None = None  # --format: where the target's Keras saves the migrated copy
+    weight_moves: list[tuple[str, str]] = field(default_factory=list)  # the .keras weights groups the copy moved
+    copy_loader: str | None = None  # the loader that proves the copy, where the target's is not the default
     refusals: dict[str, list[str]] = field(default_factory=dict)
 
 
@@ -107,6 +110,7 @@ def plan(path: str, config: RunConfig, env, convert: str | None = None) -> Repai
             write_copy(current.artifact, rewrite, staged)
             current, current_path = _check(staged, config, env), staged
             repair.staged = staged
+            repair.weight_moves += rewrite.weight_moves
             compiles = isinstance(rewrite.model, dict) and bool(rewrite.model.get("compile_config"))  # a .keras
             repair.training_kept = (rewrite.training is not None and not rewrite.drop_training) or compiles
     except CopyError as exc:
@@ -119,6 +123,8 @@ def plan(path: str, config: RunConfig, env, convert: str | None = None) -> Repai
         return repair
     if repair.staged is None:
         repair.training_kept = artifact.training is not None
+    if repair.weight_moves and R.keras_major(env) == 2:
+        repair.copy_loader = "tf_keras"  # a Keras 2 target: its copy is proven by the Keras 2 the prover has
     left = errors(current)
     repair.result.remaining = list(dict.fromkeys(f.code for f in left))
     repair.result.not_fixed = [{"code": f.code, "reason": _reason(f.code, repair.refusals)} for f in _unique(left)]

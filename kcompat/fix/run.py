@@ -22,7 +22,7 @@ def _loaders(repair: Repair) -> tuple[str, list[str], str, str]:
         return fmt, ["config+weights"], fmt, "config+weights"
     original = ["tf_keras", "keras-nocompile"] if artifact.keras_major in KERAS2 else ["keras-nocompile", "tf_keras"]
     copy_fmt = fmt if repair.staged is None or repair.staged.suffix != ".h5" else Format.hdf5_model.value
-    return fmt, original, copy_fmt, "keras" if repair.training_kept else "keras-nocompile"
+    return fmt, original, copy_fmt, repair.copy_loader or ("keras" if repair.training_kept else "keras-nocompile")
 
 
 def proof_item(repair: Repair, convert_to: Path | None) -> dict:
@@ -30,7 +30,13 @@ def proof_item(repair: Repair, convert_to: Path | None) -> dict:
     copy = repair.staged or Path(repair.result.path)
     return {"original": str(Path(repair.result.path).resolve()), "original_fmt": original_fmt,
             "original_loaders": original_loaders, "copy": str(copy.resolve()), "copy_fmt": copy_fmt,
-            "copy_loader": copy_loader, "convert_to": str(convert_to) if convert_to else None}
+            "copy_loader": copy_loader, "convert_to": str(convert_to) if convert_to else None,
+            "moved_weights": [list(m) for m in repair.weight_moves] if _only_moves(repair) else []}
+
+
+def _only_moves(repair: Repair) -> bool:
+    """The copy differs from the original in where its weights sit and nothing else."""
+    return bool(repair.weight_moves) and all(c["code"] == "KC212" for c in repair.result.changes)
 
 
 def _target(repair: Repair, output: str | None, many: bool, convert: str | None) -> Path:

@@ -84,6 +84,8 @@ TABLE: tuple[Row, ...] = (
     Row(_r(r"File not found: filepath=.*accessible `?\.keras`? zip"), "KC119"),
     Row(_r(r"lacks the TF-Keras metadata file"), "KC208"),
     Row(_r(r"Invalid Functional model configuration"), "KC207"),
+    # A layer whose group the loader finds nowhere in a .keras weights file: laid out or named for another Keras.
+    Row(_r(r"expected \d+ variables, but received 0 variables during loading"), "KC212", ("keras-zip", "keras-dir")),
     # A Keras 2 Sequential's first-layer batch_input_shape taken whole as input_shape by Keras 3's legacy loader.
     Row(_r(r"Kernel shape must have the same length as input.*input of shape \(None, None,"), "KC217", ("hdf5-model",)),
     Row(_r(r"Save or restore weights that is not an instance of `?tf\.Variable`? is not supported in h5"), "KC219",

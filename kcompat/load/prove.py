@@ -99,7 +99,9 @@ def prove_batch(items: list[dict], python: str | None = None, timeout_s: float =
     """Each item: original, original_fmt, original_loaders, copy, copy_fmt, copy_loader, convert_to (optional).
 
     Returns one dict per item: status (proven, outputs-differ, still-fails, original-fails, error), the
-    loaders used, the comparison, and the copy's error with its rule code."""
+    loaders used, the comparison, and the copy's error with its rule code. Where no loader reads the
+    original and the fix only moved weight groups (``moved_weights``), the proof is by weights: every
+    variable of the loaded copy equals the original's array for it (``proof_by: weights``)."""
     if not items:
         return []
     python = python or default_python()
@@ -142,6 +144,13 @@ def verdict(item: dict, raw: dict) -> dict:
     if not copy or copy.get("status") != "ok":
         return {**out, "status": "still-fails", "copy_error": _error(copy, item["copy_fmt"])}
     if original.get("status") != "ok":
-        return {**out, "status": "original-fails", "original_error": _error(original, item["original_fmt"])}
+        out["original_error"] = _error(original, item["original_fmt"])
+        weights = raw.get("weights")
+        if weights is None:
+            return {**out, "status": "original-fails"}
+        if weights.get("status") != "ok":
+            return {**out, "status": "original-fails", "weights": {"error": weights.get("message")}}
+        same = weights["compared"] > 0 and not (weights["differ"] or weights["missing"] or weights["unused"])
+        return {**out, "status": "proven" if same else "original-fails", "proof_by": "weights", "weights": weights}
     comparison = compare(original["outputs_file"], copy["outputs_file"], shapes_only=bool(copy.get("json_only")))
     return {**out, "status": "proven" if comparison["agrees"] else "outputs-differ", **comparison}

@@ -87,8 +87,52 @@ class Prover(SetupMixin, InputsMixin, RunningMixin, LoadersMixin):
                 return result
             copy, copy_fmt = item["convert_to"], "keras-zip"
         result["copy"] = self.outputs(copy, copy_fmt, item["copy_loader"], os.path.join(here, "copy.npz"))
+        if item.get("moved_weights") and original.get("status") != "ok" and result["copy"].get("status") == "ok":
+            result["weights"] = self.same_weights(item["original"], item["moved_weights"], here)
         self.clear()
         return result
+
+    def same_weights(self, original: str, moves: list, here: str) -> dict:
+        """Where only weight groups moved and no loader reads the original: whether each variable of the
+        loaded copy holds the array the original stores for it. The copy's weights, saved again by its
+        loader, are compared dataset by dataset with the original's, found by undoing the moves."""
+        import io
+        import zipfile
+
+        import h5py
+        import numpy as np
+
+        resaved = os.path.join(here, "copy.weights.h5")
+        try:
+            self.model.save_weights(resaved)
+            if os.path.isdir(original):
+                with open(os.path.join(original, "model.weights.h5"), "rb") as fh:
+                    data = fh.read()
+            else:
+                with zipfile.ZipFile(original) as zf:
+                    data = zf.read("model.weights.h5")
+            # the training state is not the model's: compare the layers' weights (a Windows save's '\\' included)
+            datasets = lambda f: [n for n in _datasets(f)  # noqa: E731
+                                  if not n.replace("\\", "/").startswith(("optimizer/", "metrics/"))]
+            compared, differ, missing, used = 0, [], [], set()
+            with h5py.File(resaved, "r") as new, h5py.File(io.BytesIO(data), "r") as old:
+                for name in datasets(new):
+                    path = name
+                    for before, after in reversed(moves):
+                        if path.startswith(after + "/"):
+                            path = before + path[len(after):]
+                    if path not in old:
+                        missing.append(name)
+                        continue
+                    used.add(path)
+                    compared += 1
+                    if not np.array_equal(np.asarray(new[name]), np.asarray(old[path])):
+                        differ.append(name)
+                unused = [n for n in datasets(old) if n not in used]
+            return {"status": "ok", "compared": compared, "differ": differ[:20], "missing": missing[:20],
+                    "unused": unused[:20]}
+        except Exception as e:  # noqa: BLE001 - every failure is data
+            return exc_info(e)
 
     def clear(self) -> None:
         self.model = None
@@ -114,6 +158,14 @@ class Prover(SetupMixin, InputsMixin, RunningMixin, LoadersMixin):
         events.emit("done")
         sys.stdout.flush()
         os._exit(0)
+
+
+def _datasets(f) -> list[str]:
+    import h5py
+
+    names: list[str] = []
+    f.visititems(lambda name, obj: names.append(name) if isinstance(obj, h5py.Dataset) else None)
+    return names
 
 
 def main(argv: list[str]) -> int:
