@@ -223,6 +223,10 @@ OBSERVED = [
     ("Invalid Functional model configuration. The graph of the Functional model either has loops or disconnected "
      "nodes. The following nodes failed to be resolved: {<Functional name=inner_fn, built=True>: [[", "ValueError",
      "hdf5-model", "KC207"),
+    # keras 3.3.3 of a real Keras 3.10 siamese .h5 (momen28121993/attendance_system), whose Lambda reads 'tf'
+    ("Exception encountered when calling Lambda.call().\n\nWe could not automatically infer the shape of the "
+     "Lambda's output. Please specify the `output_shape` argument for this Lambda layer.", "NotImplementedError",
+     "hdf5-model", "KC505"),
     # tf_keras of tf2.13/two_dense.keras (tf.keras 2.13's '_layer_checkpoint_dependencies/' layout)
     ("Layer 'dense' expected 2 variables, but received 0 variables during loading. Expected: ['dense/kernel:0', "
      "'dense/bias:0']", "ValueError", "keras-zip", "KC212"),

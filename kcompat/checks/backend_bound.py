@@ -60,10 +60,15 @@ def lambda_globals(artifact: Artifact, env: Environment) -> Iterator[Hit]:
             tail = (f"; and its code calls {modules}, which runs on the {' / '.join(backends)} backend only"
                     + (f" (the target runs Keras on {target})" if target not in backends else ""))
         unbuilt = _weighted_after(artifact, layer)
+        inferred = not unbuilt and _infers_shape(artifact, layer)
         if unbuilt:
             tail += (f"; in this .h5 the Sequential is rebuilt by calling its layers on a symbolic input, the Lambda's "
                      f"call fails there, the build stops before '{unbuilt[0]}', and loading the weights fails with "
                      "'Layer count mismatch when loading weights from file'")
+        elif inferred:
+            tail += ("; its config gives no output_shape, so rebuilding the Functional model calls it on symbolic "
+                     "inputs to infer one, and the load itself fails there: NotImplementedError \"We could not "
+                     "automatically infer the shape of the Lambda's output\"")
         yield Hit(f"Lambda '{layer.name}' reads the global name(s) {named}: Keras 3 rebuilds a saved lambda with the "
                   "globals of keras.src.utils.python_utils, where they are not defined, so calling the layer raises "
                   f"NameError: name '{missing[0]}' is not defined under every backend, even with safe_mode=False"
@@ -75,7 +80,8 @@ def lambda_globals(artifact: Artifact, env: Environment) -> Iterator[Hit]:
                       "name when the loading script has imported it",
                   evidence={"globals": missing, "modules": {n: m for n, (m, _) in bound.items()},
                             "backends": backends, "target_backend": target,
-                            **({"breaks": ["keras", "keras-nocompile"], "unbuilt": unbuilt} if unbuilt else {})},
+                            **({"breaks": ["keras", "keras-nocompile"], "unbuilt": unbuilt} if unbuilt else {}),
+                            **({"breaks": ["keras", "keras-nocompile"]} if inferred else {})},
                   key=layer.path)
 
 
@@ -92,6 +98,13 @@ def _weighted_after(artifact: Artifact, layer) -> list[str]:
         return []
     weighted = {w.name.split("/", 1)[0] for w in artifact.weights}
     return [item.name for item in top[top.index(layer) + 1:] if item.name in weighted]
+
+
+def _infers_shape(artifact: Artifact, layer) -> bool:
+    """A top-level Lambda of a Functional model (any format) with no output_shape: functional_from_config
+    calls it on symbolic inputs to infer the shape (seen in Keras 3.3.3 and 3.15.1, .keras and .h5)."""
+    config = layer.config if isinstance(layer.config, dict) else {}
+    return artifact.model_class in ("Functional", "Model") and "/" not in layer.path and not config.get("output_shape")
 
 
 # Wrapper layer -> (backends it runs under, the distribution it imports).

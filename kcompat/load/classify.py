@@ -46,6 +46,8 @@ TABLE: tuple[Row, ...] = (
     Row(_r(r"No module named '(torch|jax|flax)'"), "KC506"),  # a wrapper layer imports its framework
     Row(_r(r"TFSMLayer is only currently supported with the TensorFlow backend"), "KC502"),
     Row(_r(r"calling Lambda\.call\(\).*name '\w+' is not defined"), "KC505"),
+    # a Functional rebuild infers a Lambda's output shape by calling it: the NameError becomes this
+    Row(_r(r"could not automatically infer the shape of the Lambda's output"), "KC505"),
     Row(_r(r"Could not locate class '(Sequential|Functional|Model)'"), "KC211", ("json-config",)),
     # A .keras from tf_keras names tf_keras.src.engine.* modules, which Keras 3 never imports.
     Row(_r(r"Could not locate class '(Sequential|Functional|Model)'"), "KC203", ("keras-zip", "keras-dir")),
