@@ -174,10 +174,11 @@ def lookup_key(ref: ObjectRef) -> str:
     return ref.registered_name
 
 
-# Names Keras 3 exports whose own deserializer found them only from a release on: a config that names the
-# class without a module (a Keras 2 .h5) is looked up there ("Could not interpret initializer identifier").
+# Names Keras 3 exports whose own deserializer found them only from a release on: initializers.get looks a
+# config's class up there whether or not it names a module ("Could not interpret initializer identifier").
 # Read in keras 3.3.3: initializers.ALL_OBJECTS_DICT holds OrthogonalInitializer and orthogonal, not the
-# Orthogonal that every Keras 2 LSTM/GRU writes as its recurrent_initializer; 3.4.1 finds it.
+# Orthogonal that every Keras 2 LSTM/GRU writes as its recurrent_initializer, nor Keras 3.4+ with module
+# 'keras.initializers' (real Keras 3.7 and 3.8 LSTM files fail so in 3.3.3); 3.4.1 finds it.
 KERAS3_LOOKUP_SINCE = {"Orthogonal": (3, 4)}
 LATE_CLASS = {"Orthogonal": "keras.initializers.OrthogonalInitializer"}  # what to pass as custom_objects
 
@@ -189,8 +190,10 @@ def keras_at_least(env: Environment, since: tuple[int, int]) -> bool:
 
 def found_too_late(env: Environment, ref: ObjectRef) -> bool:
     since = KERAS3_LOOKUP_SINCE.get(ref.class_name)
-    if since is None or ref.module or keras_major(env) != 3:
+    if since is None or keras_major(env) != 3:
         return False
+    if ref.module and not normalise_module(ref.module).startswith("keras"):
+        return False  # a class of the user's own module of that name
     return not keras_at_least(env, since)
 
 
