@@ -10,6 +10,7 @@ from kcompat.checks._layout_names import LEGACY, counts_twice, renames
 from kcompat.checks._rewrite import layer_dicts, object_dicts
 from kcompat.checks.base import Rewrite
 from kcompat.checks.versions import late_nested_refs, outputs_shifted
+from kcompat.checks.weight_layout import target_root
 from kcompat.model import Artifact
 
 
@@ -93,7 +94,7 @@ def fix_keras_weight_layout(rewrite: Rewrite, artifact: Artifact, env, findings=
         return
     config = rewrite.model.get("config") if isinstance(rewrite.model, dict) else None
     layers = config.get("layers") if isinstance(config, dict) else None
-    if R.framework(env) == "keras" and R.keras_major(env) == 2 and not R.keras_at_least(env, (2, 15)):
+    if target_root(env) == LEGACY:
         rewrite.refuse("the target reads tf.keras 2.12-2.14's layout, which kcompat fix does not write; re-save it "
                        "under the Keras that wrote it")
         return

@@ -19,6 +19,12 @@ def _layer_root(paths: list[str]) -> str | None:
     return roots.pop() if len(roots) == 1 else None
 
 
+def target_root(env: Environment) -> str | None:
+    """The group the target's Keras reads a .keras's layers from, as its probe saw it write one."""
+    facts = env.loaders.get("tf_keras" if R.framework(env) == "tf_keras" else "keras")
+    return _layer_root(facts.keras_zip_weight_paths) if facts else None
+
+
 def _windows_layout(artifact: Artifact, env: Environment) -> Iterator[Hit]:
     """tf.keras 2.13+ and tf_keras join a layer's path with os.path.join, so on Windows its group is one
     HDF5 name with a backslash, 'layers\\conv1d', which only a Keras 2 on Windows looks up (Keras 3
@@ -40,7 +46,7 @@ def _windows_layout(artifact: Artifact, env: Environment) -> Iterator[Hit]:
     )
 
 
-def _counts_twice(env: Environment) -> bool:
+def _reader_counts_twice(env: Environment) -> bool:
     """tf.keras 2.12 and 2.13 count each layer with weights twice when they name its group (see _layout_names)."""
     return R.framework(env) == "keras" and R.keras_major(env) == 2 and not R.keras_at_least(env, (2, 14))
 
@@ -53,7 +59,7 @@ def _legacy_names(artifact: Artifact, env: Environment) -> Iterator[Hit]:
     layers = config.get("layers") if isinstance(config, dict) else None
     paths = [w.name for w in artifact.weights]
     twice = counts_twice(layers, paths) if isinstance(layers, list) else None
-    target_twice = _counts_twice(env)
+    target_twice = _reader_counts_twice(env)
     if twice is None or twice == target_twice:
         return
     missed = misnamed(layers, paths, twice, target_twice)
@@ -80,8 +86,7 @@ def keras_weight_layout(artifact: Artifact, env: Environment) -> Iterator[Hit]:
     if artifact.format not in (Format.keras_zip, Format.keras_dir) or not artifact.weights:
         return
     yield from _windows_layout(artifact, env)
-    facts = env.loaders.get("tf_keras" if R.framework(env) == "tf_keras" else "keras")
-    target = _layer_root(facts.keras_zip_weight_paths) if facts else None
+    target = target_root(env)
     saved = _layer_root([w.name for w in artifact.weights])
     if target is None or saved is None:
         return
