@@ -13,7 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Callable
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from kcompat.record import Field, Record, validator
 
 from kcompat.model import Severity
 
@@ -40,9 +40,7 @@ FAMILY_STAGE = {"1": "file", "2": "format", "3": "config", "4": "compile", "5": 
                 "7": "config", "8": "run"}
 
 
-class Rule(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
+class Rule(Record, frozen=True, extra="forbid"):
     code: str
     name: str
     severity: Severity
@@ -62,23 +60,23 @@ class Rule(BaseModel):
     sections: dict[str, str] = Field(default_factory=dict)
     source: str = ""
 
-    @field_validator("code")
-    @classmethod
-    def _code(cls, value: str) -> str:
+    @staticmethod
+    @validator("code")
+    def _code(value: str) -> str:
         if not CODE_RE.match(value):
             raise ValueError(f"rule code {value!r} is not KC plus three digits with a family 1-8")
         return value
 
-    @field_validator("name")
-    @classmethod
-    def _name(cls, value: str) -> str:
+    @staticmethod
+    @validator("name")
+    def _name(value: str) -> str:
         if not NAME_RE.match(value):
             raise ValueError(f"rule name {value!r} is not kebab-case")
         return value
 
-    @field_validator("stage")
-    @classmethod
-    def _stage(cls, value: str) -> str:
+    @staticmethod
+    @validator("stage")
+    def _stage(value: str) -> str:
         if value and value not in STAGES:
             raise ValueError(f"stage {value!r} is not one of {', '.join(STAGES)}")
         return value

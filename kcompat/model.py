@@ -6,7 +6,7 @@ import re
 from enum import Enum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from kcompat.record import Field, Record
 
 # 1.1: Report.matrix and Report.targets (kcompat matrix, check --target). 1.2: ArtifactReport.fixes (kcompat
 # fix) and .intended, Finding.locations (one finding per cause), Report.skipped. 1.3: Artifact.source (a remote
@@ -52,12 +52,12 @@ def scrub(value: Any, done: tuple = ()) -> Any:
         if id(item) in seen:
             continue
         seen.add(id(item))
-        if isinstance(item, BaseModel):
+        if isinstance(item, Record):
             for name in type(item).model_fields:
                 child = getattr(item, name)
                 if isinstance(child, str):
                     setattr(item, name, safe_text(child))
-                elif isinstance(child, (BaseModel, dict, list)):
+                elif isinstance(child, (Record, dict, list)):
                     stack.append(child)
         elif isinstance(item, dict):
             for key in list(item):
@@ -71,7 +71,7 @@ def scrub(value: Any, done: tuple = ()) -> Any:
                     item[_safe_key(key)] = child
                 else:
                     item[key] = child
-                if isinstance(child, (BaseModel, dict, list)):
+                if isinstance(child, (Record, dict, list)):
                     stack.append(child)
         elif isinstance(item, list):
             for i, child in enumerate(item):
@@ -79,15 +79,9 @@ def scrub(value: Any, done: tuple = ()) -> Any:
                     item[i] = safe_text(child)
                 elif isinstance(child, tuple):
                     item[i] = child = list(child)
-                if isinstance(child, (BaseModel, dict, list)):
+                if isinstance(child, (Record, dict, list)):
                     stack.append(child)
     return value
-
-
-class _Model(BaseModel):
-    # Validators are built on first use, not at import: a run that never builds a Report or
-    # SavedModelFacts does not pay for their schemas at start-up.
-    model_config = ConfigDict(defer_build=True)
 
 
 class Severity(str, Enum):
@@ -126,7 +120,7 @@ class Format(str, Enum):
     unreachable = "unreachable"  # a remote source failed (credentials, 403, connection, timeout): KC123 says why
 
 
-class Problem(_Model):
+class Problem(Record):
     """Something a reader could not read; rules turn problems into findings."""
 
     kind: str
@@ -138,7 +132,7 @@ class Problem(_Model):
 KERAS_METADATA_NODE = "keras_metadata.pb:"
 
 
-class ObjectRef(_Model):
+class ObjectRef(Record):
     """A serialized Keras object (class or function) named anywhere in a config."""
 
     location: str  # layer path plus the config key that holds it
@@ -148,7 +142,7 @@ class ObjectRef(_Model):
     kind: str = "object"  # layer, model, object, function, string
 
 
-class Layer(_Model):
+class Layer(Record):
     path: str
     name: str
     class_name: str
@@ -162,7 +156,7 @@ class Layer(_Model):
         return sorted(self.config)
 
 
-class TrainingConfig(_Model):
+class TrainingConfig(Record):
     optimizer_class: str | None = None
     optimizer_module: str | None = None
     optimizer_registered_name: str | None = None
@@ -173,19 +167,19 @@ class TrainingConfig(_Model):
     loss_weights: Any = None
 
 
-class Weight(_Model):
+class Weight(Record):
     name: str
     shape: list[int]
     dtype: str
 
 
-class TensorSpec(_Model):
+class TensorSpec(Record):
     name: str | None = None
     dtype: str
     shape: list[int | None] | None = None  # None: unknown rank
 
 
-class Signature(_Model):
+class Signature(Record):
     key: str
     method_name: str = ""
     inputs: dict[str, TensorSpec] = Field(default_factory=dict)
@@ -193,7 +187,7 @@ class Signature(_Model):
     unfed_placeholders: list[str] = Field(default_factory=list)  # TF1 graphs: placeholders its outputs need, not fed
 
 
-class SavedModelFacts(_Model):
+class SavedModelFacts(Record):
     tags: list[list[str]] = Field(default_factory=list)
     tensorflow_version: str | None = None
     tensorflow_git_version: str | None = None
@@ -219,7 +213,7 @@ class SavedModelFacts(_Model):
     has_variables_dir: bool = False
 
 
-class SourceFacts(_Model):
+class SourceFacts(Record):
     """Where a remote artifact was read from, and what reading it cost (schema 1.3)."""
 
     url: str
@@ -231,7 +225,7 @@ class SourceFacts(_Model):
     downloaded: bool = False  # fetched whole: only for the guarded load or the h5py fallback
 
 
-class Artifact(_Model):
+class Artifact(Record):
     path: str
     format: Format
     size_bytes: int = 0
@@ -264,7 +258,7 @@ class Artifact(_Model):
             setattr(self, name, getattr(other, name))
 
 
-class Finding(_Model):
+class Finding(Record):
     code: str
     name: str
     severity: Severity
@@ -284,7 +278,7 @@ FIX_STATUS_WORDS = {"nothing-to-fix": "nothing to fix", "proven": "repaired and 
                     "error": "error"}
 
 
-class FixResult(_Model):
+class FixResult(Record):
     """What `kcompat fix` did to one artifact: the rewrites, what it left, and the proof (schema: additive)."""
 
     path: str
@@ -297,7 +291,7 @@ class FixResult(_Model):
     kept: bool = False  # the copy is on disk
 
 
-class ArtifactReport(_Model):
+class ArtifactReport(Record):
     artifact: Artifact
     findings: list[Finding] = Field(default_factory=list)
     verdict: list[dict[str, Any]] = Field(default_factory=list)  # per loader: {loader, ok, codes}
@@ -307,14 +301,14 @@ class ArtifactReport(_Model):
     fixes: list[FixResult] = Field(default_factory=list)  # kcompat fix: the repair of this artifact
 
 
-class Skipped(_Model):
+class Skipped(Record):
     """An entry of a checked folder that is not an artifact: counted and listed, never dropped."""
 
     path: str
     reason: str
 
 
-class MatrixRow(_Model):
+class MatrixRow(Record):
     """One recorded release in a matrix: per loader, whether the artifact loads and the failing codes."""
 
     release: str
@@ -322,7 +316,7 @@ class MatrixRow(_Model):
     loaders: dict[str, dict[str, Any]] = Field(default_factory=dict)  # loader -> {ok, codes}
 
 
-class Matrix(_Model):
+class Matrix(Record):
     """Release x loader for one artifact (`kcompat matrix`, or `check` with several --target)."""
 
     path: str
@@ -331,7 +325,7 @@ class Matrix(_Model):
     rows: list[MatrixRow] = Field(default_factory=list)
 
 
-class Report(_Model):
+class Report(Record):
     schema_version: str = SCHEMA_VERSION
     tool: str = "kcompat"
     tool_version: str

@@ -106,7 +106,7 @@ class Worker:
                 return None, f"h5py did not finish reading it in {TIMEOUT_S} s"
             if line:
                 try:
-                    return Artifact.model_validate_json(line), ""
+                    return Artifact.from_data(json.loads(line)), ""
                 except ValueError:
                     self.stop()
                     return None, "h5py's reader returned no result"

@@ -50,7 +50,7 @@ READERS = {"hdf5": read_hdf5_h5py, "keras-weights": read_weights_h5py}
 def main() -> int:
     for line in sys.stdin:
         request = json.loads(line)
-        artifact = Artifact.model_validate(request["artifact"])
+        artifact = Artifact.from_data(request["artifact"])
         try:
             READERS[request["kind"]](artifact, Path(artifact.path))
         except Exception as exc:  # as read_artifact does in-process: a reader bug is a finding

@@ -9,7 +9,6 @@ from collections import Counter
 from pathlib import Path
 
 from kcompat.artifacts import h5meta
-from kcompat.artifacts.h5isolate import read_isolated
 from kcompat.artifacts.hdf5 import fill_weights
 from kcompat.artifacts.keras_config import apply_model_config
 from kcompat.model import Artifact, Problem
@@ -59,6 +58,8 @@ def read_weights(artifact: Artifact, path: Path, info: zipfile.ZipInfo | None = 
     except RemoteError:
         raise
     except Exception as exc:  # noqa: BLE001 - Unsupported, or damaged: h5py decides, in a child process
+        from kcompat.artifacts.h5isolate import read_isolated  # a child process with h5py: rarely wanted
+
         artifact.weights, artifact.optimizer_weight_count = [], None
         read_isolated("keras-weights", artifact, exc, source=path)
 

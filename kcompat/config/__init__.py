@@ -7,14 +7,12 @@ from __future__ import annotations
 
 import os
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from kcompat.record import Field, Record, validator
 
 from kcompat.model import Severity
 
 
-class LoadConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-
+class LoadConfig(Record, extra="forbid"):
     enabled: bool = False
     strategies: list[str] | None = None
     loaders: list[str] | None = None
@@ -25,9 +23,7 @@ class LoadConfig(BaseModel):
     arch: str | None = None  # the architecture (model JSON, .keras or .h5) for a weights-only file or checkpoint
 
 
-class RunConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-
+class RunConfig(Record, extra="forbid"):
     select: list[str] = Field(default_factory=list)  # codes, prefixes ("KC1", "KC20") or names
     ignore: list[str] = Field(default_factory=list)
     fail_on: Severity = Field(Severity.error, alias="fail-on")
@@ -44,14 +40,14 @@ class RunConfig(BaseModel):
     artifact_timeout: float = Field(30, alias="artifact-timeout", ge=0)  # seconds per artifact; 0: no budget
     remote_timeout: float = Field(20, alias="remote-timeout", gt=0)  # seconds to connect or read, per request
 
-    @field_validator("python")
-    @classmethod
-    def _absolute_python(cls, value: str | None) -> str | None:
+    @staticmethod
+    @validator("python")
+    def _absolute_python(value: str | None) -> str | None:
         # The guarded load and the fix proof run the interpreter from a work folder: a path relative to where
         # kcompat started would name nothing there. Not resolved: a venv's python is a symlink to its base.
         return os.path.abspath(os.path.expanduser(value)) if value and os.sep in value else value
 
-    @field_validator("target", mode="before")
-    @classmethod
-    def _one_target(cls, value):
+    @staticmethod
+    @validator("target", before=True)
+    def _one_target(value):
         return [value] if isinstance(value, str) else value

@@ -20,8 +20,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
 from kcompat.config import RunConfig
 from kcompat.model import Severity
 
@@ -122,6 +120,8 @@ def describe(error: dict[str, Any]) -> str:
 
 
 def validate(file: ConfigFile) -> RunConfig:
+    from pydantic import ValidationError
+
     try:
         return RunConfig.model_validate(file.data)
     except ValidationError as exc:
@@ -250,8 +250,28 @@ def resolve(args: argparse.Namespace, cwd: Path | None = None) -> Resolved:
     if outputs:
         config.outputs = config.outputs + outputs
         cli("outputs")
-    config = RunConfig.model_validate(config.model_dump())  # re-validate what the command line set
+    check_bounds(config)
     return Resolved(config=config, file=file, sources=sources, shown=shown)
+
+
+def check_bounds(config: RunConfig) -> None:
+    """Refuse a flag's value out of its field's bounds (--artifact-timeout -1) with pydantic's words.
+
+    argparse has typed every flag already; pydantic is imported only when a bound is broken.
+    """
+    for name, spec in RunConfig.model_fields.items():
+        value = getattr(config, name)
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            continue
+        if (spec.ge is not None and value < spec.ge) or (spec.gt is not None and value <= spec.gt):
+            from pydantic import ValidationError
+
+            try:
+                RunConfig.model_validate(config.model_dump())
+            except ValidationError as exc:
+                first = exc.errors()[0]
+                where = f"--{str(first['loc'][-1]).replace('_', '-')}" if first["loc"] else exc.title
+                raise ConfigError(f"{where}: {first['msg']}") from None
 
 
 def alias_in(key: str, file: ConfigFile | None) -> bool:

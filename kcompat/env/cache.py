@@ -23,7 +23,6 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from pydantic import ValidationError
 
 from kcompat.env.model import PROBE_VERSION, Environment
 
@@ -201,8 +200,9 @@ def load(key: str, directory: Path | None = None) -> Environment | None:
     path = cache_path(key, directory)
     try:
         text = path.read_text(encoding="utf-8")
-        env = Environment.model_validate_json(text)
-    except (OSError, ValueError, ValidationError):
+        # kcompat wrote this file under a key that includes PROBE_VERSION: converted, not validated again
+        env = Environment.from_data(json.loads(text))
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
         return None
     if env.probe_version != PROBE_VERSION or env.fingerprint != key:
         return None

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from kcompat.record import Field, Record
 
 # Bump when the probe output changes shape or meaning: it is part of the cache key,
 # so old cache entries are re-probed instead of being misread.
@@ -42,12 +42,7 @@ def _major(version: str | None) -> int | None:
     return int(digits) if digits else None
 
 
-class _Model(BaseModel):
-    # Built on first use: a --no-env check imports these names but never validates one.
-    model_config = ConfigDict(defer_build=True)
-
-
-class KerasClass(_Model):
+class KerasClass(Record):
     """One class or function that Keras can resolve when it deserializes a config."""
 
     kind: KerasKind
@@ -72,7 +67,7 @@ class KerasClass(_Model):
     slots: list[str] | None = None
 
 
-class LoaderFacts(_Model):
+class LoaderFacts(Record):
     """How one Keras package's ``load_model`` behaves, found by the probe saving and loading tiny models."""
 
     load_model_params: list[str] = Field(default_factory=list)  # named parameters of models.load_model
@@ -86,12 +81,12 @@ class LoaderFacts(_Model):
     savedmodel_plain: str | None = None  # load_model on a tf.saved_model.save(tf.Module) dir: "ok" or "Error: message"
 
 
-class Device(_Model):
+class Device(Record):
     name: str
     device_type: str
 
 
-class Environment(_Model):
+class Environment(Record):
     """Everything kcompat knows about the interpreter a model will be loaded in."""
 
     probe_version: str = PROBE_VERSION

@@ -14,7 +14,6 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from pydantic import ValidationError
 
 from kcompat.env.model import Environment
 
@@ -126,5 +125,5 @@ def run_probe(
             with open(out, encoding="utf-8") as fh:
                 data = json.load(fh)
             return Environment.model_validate(data)
-        except (OSError, ValueError, ValidationError) as exc:
+        except (OSError, ValueError) as exc:  # pydantic's ValidationError is a ValueError
             raise EnvironmentProbeError(f"environment probe in {python} wrote an unreadable snapshot: {exc}", proc.stderr) from exc

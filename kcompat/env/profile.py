@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pydantic import ValidationError
 
 from kcompat.env.model import Environment
 
@@ -24,6 +23,8 @@ def load_profile(path: str | os.PathLike[str]) -> Environment:
         text = p.read_text(encoding="utf-8")
     except OSError as exc:
         raise ProfileError(f"cannot read profile {p}: {exc.strerror or exc}") from exc
+    from pydantic import ValidationError
+
     try:
         env = Environment.model_validate_json(text)
     except ValidationError as exc:

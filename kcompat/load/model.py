@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from kcompat.record import Field, Record
 
 Status = Literal["ok", "error", "crash", "timeout", "oom", "skipped", "refused-unsafe"]
 
@@ -26,7 +26,7 @@ FORMATS = (
 )
 
 
-class OutputSummary(BaseModel):
+class OutputSummary(Record):
     """Shape and dtype of one output tensor of an attempt (the values stay in the .npz)."""
 
     name: str
@@ -34,7 +34,7 @@ class OutputSummary(BaseModel):
     dtype: str
 
 
-class Attempt(BaseModel):
+class Attempt(Record):
     """One loader under one strategy, run in its own isolated subprocess (or worker pair for MWMS)."""
 
     loader: str
@@ -59,7 +59,7 @@ class Attempt(BaseModel):
     isolation: list[str] = Field(default_factory=list)  # e.g. ['process-group', 'rss-watch', 'unshare-net']
 
 
-class LoadMatrix(BaseModel):
+class LoadMatrix(Record):
     path: str
     format: str
     attempts: list[Attempt] = Field(default_factory=list)

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel
-
 from kcompat.catalog import Rule, load_catalog
 from kcompat.checks._resolve import framework
 from kcompat.checks.loaders import compiles_anyway
 from kcompat.model import Artifact, Finding, Format, Severity
+from kcompat.record import Record
 from kcompat.pipeline.engine import run_rules
 
 LOADERS = ("keras", "keras-nocompile", "tf_keras", "tf_saved_model", "tfsmlayer")
@@ -31,7 +30,7 @@ APPLICABLE = {
 }
 
 
-class Prediction(BaseModel):
+class Prediction(Record):
     loader: str
     ok: bool
     codes: list[str]
