@@ -7,6 +7,7 @@ means writing its check, its doc and its cases, and nothing else.
 from __future__ import annotations
 
 import importlib
+import json
 import re
 import sys
 from functools import lru_cache
@@ -113,12 +114,39 @@ def rules_dir() -> Path:
     return packaged if packaged.is_dir() else Path(__file__).resolve().parent.parent / "rules"
 
 
+_LINE = re.compile(r"([A-Za-z_][A-Za-z0-9_]*) = (.+)")
+_DECODE = json.JSONDecoder().raw_decode
+
+
+def front_matter(text: str) -> dict:
+    """A rule doc's TOML front matter. Its lines are ``key = value`` with values that read the same as JSON
+    (strings, booleans, integers, arrays of strings), which json reads ~10x faster than tomllib: 89 docs
+    are read at the start of every check. Any other line goes to tomllib, whole."""
+    data: dict = {}
+    for line in text.splitlines():
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        match = _LINE.fullmatch(line)
+        if match is None or match[1] in data:
+            return tomllib.loads(text)
+        try:
+            value, end = _DECODE(match[2])
+        except ValueError:
+            return tomllib.loads(text)
+        rest = match[2][end:].strip()
+        if (rest and not rest.startswith("#")) or value is None or isinstance(value, (float, dict)) or (
+                isinstance(value, list) and not all(isinstance(v, str) for v in value)):
+            return tomllib.loads(text)
+        data[match[1]] = value
+    return data
+
+
 def parse_rule(path: Path) -> Rule:
     text = path.read_text("utf-8")
     match = re.match(r"\A\+\+\+\n(.*?)\n\+\+\+\n(.*)\Z", text, re.S)
     if not match:
         raise ValueError(f"{path}: missing +++ TOML front matter")
-    meta = tomllib.loads(match.group(1))
+    meta = front_matter(match.group(1))
     body = match.group(2)
     parts = re.split(r"^## (.+)\n", body, flags=re.M)  # [preamble, title, text, title, text, ...]
     sections = {title.strip(): text.strip() for title, text in zip(parts[1::2], parts[2::2])}

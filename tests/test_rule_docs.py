@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from kcompat.catalog import DOC_SECTIONS, load_catalog
+from kcompat.catalog import DOC_SECTIONS, Rule, front_matter, load_catalog
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -30,6 +30,40 @@ def test_rule_doc_has_every_section(rule):
     assert list(rule.sections)[: len(DOC_SECTIONS)] == list(DOC_SECTIONS), "sections are in the fixed order"
     assert rule.doc.startswith(f"# {rule.code} {rule.name}")
     assert "```" in rule.sections["How to fix"] or len(rule.sections["How to fix"]) > 20
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda r: r.code)
+def test_front_matter_reads_as_tomllib_reads_it(rule):
+    text = Path(rule.source).read_text("utf-8").split("+++\n")[1]
+    assert front_matter(text) == tomllib.loads(text)
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda r: r.code)
+def test_rule_fields_have_their_declared_types(rule):
+    # records are not validated when a doc is read at start-up; pydantic checks every field's type here
+    assert Rule.model_validate(rule.model_dump()) == rule
+
+
+@pytest.mark.parametrize("text", [
+    'breaks = [\n  "keras",\n]\ncode = "KC100"',  # a multi-line array
+    "title = 'literal \\d'",  # a literal string
+    "order = 1.5",  # a float
+    "order = 1_000",
+    "stage = 1979-05-27",
+    "fix = { a = 1 }",
+    "code = \"KC100\"\ncode = \"KC101\"",  # a key twice: tomllib refuses
+    "fix = null",
+    "name = \"\\U0001F600\"",  # an escape JSON does not have
+    "title = \"x\" trailing",
+])
+def test_front_matter_hands_any_other_toml_to_tomllib(text):
+    try:
+        expected = tomllib.loads(text)
+    except tomllib.TOMLDecodeError:
+        with pytest.raises(tomllib.TOMLDecodeError):
+            front_matter(text)
+        return
+    assert front_matter(text) == expected
 
 
 @pytest.mark.parametrize("rule", RULES, ids=lambda r: r.code)

@@ -17,9 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import subprocess
 import sys
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -130,6 +128,8 @@ def interpreter_facts(python: str, custom_objects: Sequence[str] = (), timeout: 
         scope: dict = {"__name__": "kcompat_fingerprint"}
         exec(_FINGERPRINT_CODE, scope)  # noqa: S102 - our own constant code
         return scope["facts"](sorted(custom_objects), [""] + sys.path[1:])
+    import subprocess
+
     try:
         proc = subprocess.run(
             [python, "-c", _FINGERPRINT_CODE, json.dumps(sorted(custom_objects))],
@@ -214,6 +214,8 @@ def store(env: Environment, directory: Path | None = None) -> Path:
     path = cache_path(env.fingerprint, directory)
     path.parent.mkdir(parents=True, exist_ok=True)
     data = env.model_copy(update={"source": "probe", "cache_path": None}).model_dump_json()
+    import tempfile
+
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
