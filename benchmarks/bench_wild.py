@@ -110,13 +110,13 @@ def jobs_ratio(pairs: int, runs: int, tmp: Path) -> None:
     after = two_at_once(runs)
     ratio = statistics.median(b / a for a, b in zip(t1s, t2s))
     t1, t2 = statistics.median(t1s), statistics.median(t2s)
-    print(f"  --jobs 1 {t1:7.2f} s   --jobs 2 {t2:7.2f} s   ratio {ratio:.2f} (median of the pairs' ratios; "
+    print(f"  --jobs 1 {t1:7.2f} s   --jobs 2 {t2:7.2f} s   ratio {ratio:.3f} (median of the pairs' ratios; "
           f"target <= 0.65; {os.cpu_count()} cores)")
     # What no number of processes shortens: starting up (interpreter, imports, environment, rule catalog)
     # and the report, measured as a check of one artifact. Split perfectly, the rest halves.
     t_one = wall(check(paths[0], "--no-report", "--jobs", "1"), runs)
     print(f"  a check of one artifact: {t_one:.2f} s, so a perfect split of the rest would give "
-          f"{(t_one + (t1 - t_one) / 2) / t1:.2f}")
+          f"{(t_one + (t1 - t_one) / 2) / t1:.3f}")
     print(f"  two reference processes at once took {before:.2f}x one alone before the pairs, {after:.2f}x after "
           f"(1.00: two free cores)")
     one, two = (without_timings(report([*paths, "--jobs", str(j)], tmp / f"jobs{j}.json")) for j in (1, 2))

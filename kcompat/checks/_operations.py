@@ -10,16 +10,15 @@ them. Shared by KC218, which owns these nodes under Keras 3, and KC301/KC302, wh
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 from kcompat.checks import _resolve as R
 from kcompat.env.model import Environment
 from kcompat.model import Artifact, Format
+from kcompat.record import Record
 
 
-@dataclass(frozen=True)
-class OpNode:
+class OpNode(Record, frozen=True):
     location: str  # as ObjectRef.location: config.layers[3]
     path: str  # as Layer.path: add_1, or inner_model/add_1 inside a nested model
     class_name: str

@@ -1,19 +1,18 @@
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from kcompat.model import Artifact, Format, SavedModelFacts
+from kcompat.record import Field, Record
 
 
-@dataclass
-class Hit:
+class Hit(Record):
     """What a check yields; the engine adds the code, name and severity from the catalog."""
 
     message: str
     location: str | None = None
     fix: str | None = None
-    evidence: dict[str, Any] = field(default_factory=dict)
+    evidence: dict[str, Any] = Field(default_factory=dict)
     key: str | None = None  # stable identity for baselines; defaults to the location
     severity: str | None = None  # overrides the rule's default where one rule spans "loses something" to "fails"
     # Hits of one rule with the same group are one cause, reported as one finding with every location;
@@ -31,8 +30,7 @@ def saved_model_facts(artifact: Artifact) -> SavedModelFacts | None:
     return artifact.saved_model
 
 
-@dataclass
-class Rewrite:
+class Rewrite(Record):
     """What a rule's fixer may change in a copy of an artifact: its JSON configs as saved, and its name.
 
     ``model`` is the model config (an .h5's model_config attribute, a .keras's config.json, a JSON file),
@@ -44,10 +42,10 @@ class Rewrite:
     model: dict[str, Any] | None
     training: dict[str, Any] | None = None
     suffix: str = ""
-    changes: list[str] = field(default_factory=list)
-    refusals: list[str] = field(default_factory=list)
+    changes: list[str] = Field(default_factory=list)
+    refusals: list[str] = Field(default_factory=list)
     drop_training: bool = False
-    weight_moves: list[tuple[str, str]] = field(default_factory=list)  # (group, its new path) in model.weights.h5
+    weight_moves: list[tuple[str, str]] = Field(default_factory=list)  # (group, its new path) in model.weights.h5
 
     def change(self, text: str) -> None:
         if text not in self.changes:

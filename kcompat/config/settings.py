@@ -16,12 +16,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from kcompat.config import RunConfig
 from kcompat.model import Severity
+from kcompat.record import Field, Record
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -38,8 +38,7 @@ class ConfigError(Exception):
     """A config file that cannot be used; the CLI prints it as one line and exits 2."""
 
 
-@dataclass
-class ConfigFile:
+class ConfigFile(Record):
     path: Path
     data: dict[str, Any]
 
@@ -52,14 +51,13 @@ class ConfigFile:
         return display(self.path) + (" [tool.kcompat]" if self.path.name == "pyproject.toml" else "")
 
 
-@dataclass
-class Resolved:
+class Resolved(Record):
     """The effective configuration, the file it came from, and where each key's value came from."""
 
     config: RunConfig
     file: ConfigFile | None = None
-    sources: dict[str, str] = field(default_factory=dict)
-    shown: dict[str, Any] = field(default_factory=dict)  # values as written, before path rebasing
+    sources: dict[str, str] = Field(default_factory=dict)
+    shown: dict[str, Any] = Field(default_factory=dict)  # values as written, before path rebasing
 
 
 def display(path: Path) -> str:

@@ -14,12 +14,12 @@ from __future__ import annotations
 import json
 import os
 from collections import Counter
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from kcompat.model import Finding, Report, Severity
 from kcompat.config.settings import ConfigError
+from kcompat.record import Field, Record
 
 FORMAT_VERSION = 1
 
@@ -76,12 +76,11 @@ def read_baseline(path: Path) -> list[dict[str, Any]]:
     return items
 
 
-@dataclass
-class BaselineResult:
+class BaselineResult(Record):
     file: str
     new: int = 0
     suppressed: int = 0
-    fixed: list[dict[str, Any]] = field(default_factory=list)
+    fixed: list[dict[str, Any]] = Field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
         return {"file": self.file, "new": self.new, "suppressed": self.suppressed, "fixed": self.fixed}
