@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import traceback
 from pathlib import Path
 
 from kcompat.artifacts.detect import detect, discover, special_kind
@@ -97,6 +96,8 @@ READERS = {
 
 
 def reader_error(exc: Exception) -> Problem:
+    import traceback  # a reader's crash is rare: not worth ~1 ms of every run
+
     return Problem(kind="reader-error", detail=f"{type(exc).__name__}: {exc}"[:400],
                    member="".join(traceback.format_exception_only(type(exc), exc)).strip()[:200])
 

@@ -8,9 +8,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 import sys
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -60,6 +58,8 @@ def resolve_python(python: str | None) -> str:
 
 
 def child_env(hide_devices: bool = False) -> dict[str, str]:
+    import tempfile  # here and in run_probe: a check that finds its snapshot cached runs no probe
+
     env = dict(os.environ)
     env["TF_CPP_MIN_LOG_LEVEL"] = "3"
     env.setdefault("PYTHONUNBUFFERED", "1")
@@ -87,6 +87,9 @@ def run_probe(
     hide_devices: bool = False,
 ) -> Environment:
     """Probe ``python`` in a subprocess and return the parsed snapshot."""
+    import subprocess
+    import tempfile
+
     env = child_env(hide_devices)
     made_home = env.get("KERAS_HOME") if env.get("KERAS_HOME") != os.environ.get("KERAS_HOME") else None
     with tempfile.TemporaryDirectory(prefix="kcompat-probe-") as tmp:
