@@ -7,10 +7,12 @@ import os
 import time
 from pathlib import Path
 
+import pytest
+
 from kcompat.artifacts import discover
 from kcompat.cli import main
 from kcompat.model import Artifact, ArtifactReport, Format
-from kcompat.pipeline.parallel import check_all
+from kcompat.pipeline.parallel import NUMBER, PIPE_ROOM, check_all, schedule
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMINGS = {"duration_s", "started_at", "load_wall_s", "wall_s"}
@@ -71,3 +73,12 @@ def test_artifacts_of_a_worker_that_died_are_checked_by_the_parent():
     reports = check_all(items, 2, check, None, None, [], None)
     assert [r.artifact.path for r in reports] == items
     assert {r.artifact.notes["pid"] for r in reports} == {parent}
+
+
+@pytest.mark.parametrize(("count", "jobs"), [(2, 2), (3, 2), (200, 2), (1000, 16), (2_000_000, 1000)])
+def test_the_schedule_covers_every_item_once_in_order_and_fits_the_pipe(count, jobs):
+    chunks = schedule(count, jobs)
+    assert [i for chunk in chunks for i in chunk] == list(range(1, count))  # item 0 is checked before the fork
+    assert len(chunks) * NUMBER.size <= PIPE_ROOM
+    sizes = [len(chunk) for chunk in chunks]
+    assert sizes == sorted(sizes, reverse=True)  # large first, small last: the processes end together

@@ -31,7 +31,7 @@ from kcompat.model import Artifact, ArtifactReport
 
 NUMBER = struct.Struct("=I")
 HEADER = struct.Struct("=Q")
-PIPE_ROOM = 65536  # what a pipe holds on Linux before a writer blocks; every chunk number is written at once
+PIPE_ROOM = 60000  # under what a pipe holds on Linux (64 KiB): the chunk numbers are written before any reader runs
 
 
 def default_jobs() -> int:
@@ -42,6 +42,19 @@ def claim(queue: int) -> int | None:
     """The next chunk nobody has taken, or None."""
     data = os.read(queue, NUMBER.size)
     return NUMBER.unpack(data)[0] if len(data) == NUMBER.size else None
+
+
+def schedule(count: int, jobs: int) -> list[range]:
+    """Chunks of items 1..count-1, each a third of what is left per process: large ones first, then smaller
+    ones, so that the processes end together (one slow file no longer holds a long tail) in ~20 messages
+    for two processes, where one task per artifact would spend the run on messages."""
+    least = -(-(count - 1) // (PIPE_ROOM // NUMBER.size))  # every chunk number fits in the pipe before the fork
+    chunks, start = [], 1
+    while start < count:
+        step = max(least, -(-(count - start) // (3 * jobs)))
+        chunks.append(range(start, min(start + step, count)))
+        start += step
+    return chunks
 
 
 def result_file() -> int:
@@ -86,10 +99,7 @@ def check_all(items: list[Path | Artifact], jobs: int, check: Callable[..., Arti
     done: list[ArtifactReport | None] = [None] * len(items)
     # the first artifact is checked here, before the fork: the workers inherit what it imported
     done[0] = check(items[0], config, env, rules, tf_keras_env, progress)
-    # Small chunks keep the processes busy to the end (one slow file no longer holds a long tail);
-    # an artifact takes milliseconds, so one task each would spend the run on messages.
-    size = max(1, (len(items) - 1) // (8 * jobs), -(-(len(items) - 1) * NUMBER.size // PIPE_ROOM))
-    chunks = [range(i, min(i + size, len(items))) for i in range(1, len(items), size)]
+    chunks = schedule(len(items), jobs)
     args = (config, env, rules, tf_keras_env)
     queue, feed = os.pipe()
     os.write(feed, b"".join(NUMBER.pack(i) for i in range(len(chunks))))
