@@ -70,6 +70,7 @@ def test_reports_read_by_pydantic_are_the_same_records(report):
     assert len(report.artifacts) > 40
     for entry in report.artifacts:
         assert ArtifactReport.model_validate(entry.model_dump()) == entry
+        assert ArtifactReport.from_data(json.loads(entry.model_dump_json())) == entry  # a worker's JSON, read back
 
 
 def test_json_is_what_pydantic_writes(report):
