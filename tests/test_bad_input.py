@@ -77,3 +77,16 @@ def test_directory_search_and_savedmodel_counts_once(tmp_path):
     assert paths == ["ckpt-1", "exported", "model.h5"], paths
     assert proc.returncode == 1
     assert stat.S_ISDIR((tmp_path / "exported").stat().st_mode)
+
+
+def test_a_link_name_that_is_not_utf8_is_a_damaged_file_not_a_reader_error(tmp_path):
+    # fuzz campaign seed 23, mutant 38: one byte of fixtures/tf2.15/adamw.h5 changed inside a group's name.
+    # h5py cannot decode the name either, and the real loaders fail (keras and tf_keras: KeyError 'dense_15').
+    from tests.fuzz.corpus import build_mutants
+
+    build_mutants(tmp_path, 1, 23, start=38)
+    (path,) = tmp_path.glob("*.h5")
+    proc, report = run_check_json(str(path), "--no-env", cwd=tmp_path)
+    (finding,) = report["artifacts"][0]["findings"]
+    assert (finding["code"], finding["name"]) == ("KC102", "hdf5-corrupt"), finding
+    assert "not UTF-8" in finding["message"]

@@ -26,6 +26,8 @@ def read_hdf5_h5py(artifact: Artifact, path: Path) -> None:
             read_hdf5(artifact, handle)
     except (OSError, RuntimeError, KeyError) as exc:  # what h5py raises on damaged files
         artifact.problems.append(Problem(kind="hdf5-corrupt", detail=corrupt_detail(exc)))
+    except UnicodeDecodeError as exc:  # a damaged name: h5py, and so every Keras loader, cannot decode it
+        artifact.problems.append(Problem(kind="hdf5-corrupt", detail=f"a name in the file is not UTF-8 ({exc})"[:400]))
 
 
 def read_weights_h5py(artifact: Artifact, path: Path) -> None:
