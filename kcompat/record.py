@@ -3,8 +3,9 @@
 Every check is a fresh process, and importing pydantic and building its models was most of that
 process's start-up (~0.11 of the ~0.17 s a one-file check took), which no number of ``--jobs``
 shortens. A record is a plain class: its annotated fields, defaults and ``Field(default_factory=...)``
-become a keyword-only ``__init__`` that converts only what a caller may hand in loosely (an enum's
-value, a nested record as a dict, a tuple for a list, an int for a float). pydantic is imported
+become an ``__init__`` (keywords, or positions in field order as a dataclass takes them) that converts
+only what a caller may hand in loosely (an enum's value, a nested record as a dict, a tuple for a
+list, an int for a float). pydantic is imported
 only where data kcompat did not write is read (config files, target profiles, the probe's output:
 ``model_validate``) and where JSON or the JSON Schema is written, through a pydantic model built
 from the record class on first use (``mirror``), so errors and JSON are pydantic's own.
