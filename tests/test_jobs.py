@@ -82,3 +82,15 @@ def test_the_schedule_covers_every_item_once_in_order_and_fits_the_pipe(count, j
     assert len(chunks) * NUMBER.size <= PIPE_ROOM
     sizes = [len(chunk) for chunk in chunks]
     assert sizes == sorted(sizes, reverse=True)  # large first, small last: the processes end together
+
+
+def test_a_run_that_also_streams_jsonl_writes_its_json_in_the_order_of_the_paths(tmp_path):
+    # with -o jsonl the artifacts go to a process pool and come back as they finish; the JSON report
+    # still lists them as a run without JSONL does
+    paths = [str(p) for p in discover(ROOT / "fixtures")][::3][:40]
+    main(["check", *paths, "--no-env", "-q", "--jobs", "2", "--json", str(tmp_path / "plain.json")])
+    main(["check", *paths, "--no-env", "-q", "--jobs", "2", "--json", str(tmp_path / "fleet.json"),
+          "-o", f"jsonl={tmp_path / 'fleet.jsonl'}"])
+    order = [[a["artifact"]["path"] for a in json.loads((tmp_path / name).read_text())["artifacts"]]
+             for name in ("plain.json", "fleet.json")]
+    assert len(order[0]) > 30 and order[0] == order[1]

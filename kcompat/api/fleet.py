@@ -78,6 +78,7 @@ class Summary:
     object_bytes: int = 0
     rows: list[dict[str, Any]] | None = None  # one small row per artifact, for the fleet page; None: not kept
     targets: dict[str, Counter] = field(default_factory=dict)  # release -> Counter(loads=, breaks=)
+    order: dict[str, int] = field(default_factory=dict)  # artifact path -> its place among the paths given
 
     def add(self, entry: dict[str, Any], resumed: bool) -> None:
         if resumed:
@@ -158,6 +159,7 @@ def run(paths: Iterable[str], config: RunConfig, env: Any = None, out: Path | No
     try:
         for item in items:
             key = item.path if isinstance(item, Artifact) else str(item)
+            summary.order.setdefault(key, len(summary.order))
             stamps[key] = stamp(item) if out is not None or key in done else {}
             earlier = done.get(key)
             if earlier is not None and stamps[key] and earlier.get("stamp") == stamps[key]:

@@ -47,6 +47,8 @@ def run(args: argparse.Namespace, config: Any, outputs: list[tuple[str, Path]], 
     except OSError as exc:
         raise UsageError(f"--dask {args.dask}: {exc}") from None
     if others:  # the other formats want one Report: only these hold every artifact in memory
+        # in the order of the paths, as a run with no JSONL gives it, not in the order the workers finished
+        collected.sort(key=lambda entry: summary.order.get(entry.artifact.path, len(summary.order)))
         report = Report(tool_version=_version(), started_at="", duration_s=0.0, fail_on=config.fail_on,
                         environment=env_info, artifacts=collected, exit_code=1 if summary.failing else 0)
         for fmt, path in others:
