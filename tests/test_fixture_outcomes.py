@@ -101,6 +101,11 @@ def test_message_normalisation():
     assert observe_mod.normalise_message(chained) == (
         "<class 'Sequential'> could not be deserialized properly. … Exception encountered: "
         "Unrecognized keyword arguments passed to Dense: {'groups': 1}")
+    total = ("A total of 1 objects could not be loaded. Example error message for object <Dense name=dense_1>:\n\n"
+             "Layer 'dense_1' expected 2 variables, but received 0 variables during loading.\n\nList of objects ...")
+    assert observe_mod.normalise_message(total) == (
+        "A total of 1 objects could not be loaded. Example error message for object <Dense name=dense_1>: "
+        "Layer 'dense_1' expected 2 variables, but received 0 variables during loading.")
 
 
 def test_corpus_size_budget():
