@@ -192,3 +192,28 @@ def test_old_layout_keras_copies_compute_what_their_writer_computed(tmp_path, wr
     [r] = fixes_of(tmp_path / "k3.json")
     assert r["status"] == "proven" and r["proof"]["proof_by"] == "weights", (proc.stdout, r)
     assert _outputs_of({"two_dense": r["output"]}, "keras", folder / "_outputs.json")["two_dense"] < 1e-5
+
+
+SEQ2SEQ = """
+import sys
+import tf_keras as keras
+enc_in = keras.Input((None, 5))
+_, h, c = keras.layers.LSTM(8, return_state=True)(enc_in)
+dec_in = keras.Input((None, 6))
+seq = keras.layers.LSTM(8, return_sequences=True)(dec_in, initial_state=[h, c])
+model = keras.Model([enc_in, dec_in], keras.layers.Dense(6, activation="softmax")(seq))
+model.save(sys.argv[1])
+"""
+
+
+def test_a_decoder_called_with_its_states_is_repaired_and_proven(tmp_path):
+    """KC221 on an encoder-decoder real tf_keras saves as .h5: the Keras 3 copy computes what tf_keras computes."""
+    src = tmp_path / "s2s.h5"
+    subprocess.run([sys.executable, "-c", SEQ2SEQ, str(src)], check=True, capture_output=True,
+                   env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": ""})
+    proc = run_cli("fix", str(src), "-o", str(tmp_path / "out"), "--json", str(tmp_path / "fix.json"))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    result = fixes_of(tmp_path / "fix.json")[0]
+    assert "KC221" in {c["code"] for c in result["changes"]}, result
+    assert result["status"] == "proven" and result["proof"]["copy_loader"].startswith("keras"), result["proof"]
+    assert result["proof"]["max_abs_diff"] == 0.0
