@@ -111,13 +111,17 @@ def test_every_keras2_h5_that_tf_keras_loads_migrates_or_says_why(tmp_path, caps
     for r in proven:
         out = tmp_path / r["output"].split("/")[-1]
         assert out.suffix == ".keras" and "config.json" in zipfile.ZipFile(out).namelist(), r
+    # a copy that loads and computes differently says by how much (proof.why): the wild Keras 2.1.5 s2s.h5, whose
+    # LSTMs use hard_sigmoid, which Keras 3 redefined (KC222, a warning on the original)
     unexplained = [r["path"] for r in results if r["status"] != "proven"
-                   and not (r.get("not_fixed") or (r.get("proof") or {}).get("copy_error") or r.get("remaining"))]
+                   and not (r.get("not_fixed") or (r.get("proof") or {}).get("copy_error") or r.get("remaining")
+                            or (r["status"] == "outputs-differ" and (r.get("proof") or {}).get("why")))]
     with capsys.disabled():
         print(f"\n--format keras: {len(proven)}/{len(results)} Keras 2 .h5 fixtures migrated and proven; the rest:")
         for r in results:
             if r["status"] != "proven":
-                why = r.get("not_fixed") or (r.get("proof") or {}).get("copy_error") or r.get("remaining")
+                why = (r.get("not_fixed") or (r.get("proof") or {}).get("copy_error") or r.get("remaining")
+                       or (r.get("proof") or {}).get("why"))
                 print(f"  {r['path']}: {r['status']}: {str(why)[:140]}")
     assert not unexplained
     assert all(digest(p) == before[p] for p in sources)
