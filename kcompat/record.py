@@ -26,11 +26,11 @@ MISSING: Any = object()
 
 
 class FieldSpec:
-    __slots__ = ("name", "default", "factory", "alias", "ge", "gt")
+    __slots__ = ("default", "factory", "alias", "ge", "gt")
 
     def __init__(self, default: Any = MISSING, factory: Callable[[], Any] | None = None, alias: str | None = None,
                  ge: float | None = None, gt: float | None = None) -> None:
-        self.name, self.default, self.factory, self.alias, self.ge, self.gt = "", default, factory, alias, ge, gt
+        self.default, self.factory, self.alias, self.ge, self.gt = default, factory, alias, ge, gt
 
     def make_default(self) -> Any:
         return self.factory() if self.factory is not None else self.default
@@ -67,7 +67,6 @@ class Record:
                 continue
             value = cls.__dict__.get(name, MISSING)
             spec = value if isinstance(value, FieldSpec) else FieldSpec(value)
-            spec.name = name
             if isinstance(value, FieldSpec):
                 if spec.default is MISSING:
                     delattr(cls, name)
@@ -82,7 +81,7 @@ class Record:
             mark = getattr(getattr(value, "__func__", value), "__record_validator__", None)
             if mark:
                 found.setdefault(mark[0], []).append((mark[1], getattr(value, "__func__", value)))
-        cls._validators = found
+        cls._validators = {field: sorted(hooks, key=lambda hook: not hook[0]) for field, hooks in found.items()}
         cls._converters = None
         if cls._frozen:
             cls.__setattr__ = _refuse  # type: ignore[method-assign,assignment]
@@ -229,7 +228,7 @@ def _hash(self: Record) -> int:
 
 
 def _run(hooks: list[tuple[bool, Callable]], value: Any) -> Any:
-    for _before, fn in sorted(hooks, key=lambda hook: not hook[0]):
+    for _before, fn in hooks:  # the "before" ones first: __init_subclass__ sorted them
         value = fn(value)
     return value
 

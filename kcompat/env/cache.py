@@ -21,14 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from kcompat.env.model import PROBE_VERSION, Environment
-
-try:  # CPython's own SHA-256: hashlib would load OpenSSL first (~3 ms of every run); the digests are the same
-    from _sha256 import sha256  # Python 3.10, 3.11
-except ImportError:
-    try:
-        from _sha2 import sha256  # Python 3.12+
-    except ImportError:
-        from hashlib import sha256
+from kcompat.model import sha256
 
 # Environment variables that change what the probe reports.
 KEY_ENV_VARS = (

@@ -12,7 +12,6 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-
 from kcompat.env.model import Environment
 
 PROBE_SCRIPT = Path(__file__).with_name("probe_script")  # a folder: Python runs its __main__.py

@@ -8,15 +8,7 @@ from typing import Any
 from kcompat.catalog import STAGES, Rule, load_catalog
 from kcompat.checks.base import Hit
 from kcompat.config import RunConfig
-from kcompat.model import Artifact, Finding, Severity
-
-try:  # CPython's own SHA-256: hashlib would load OpenSSL first (~3 ms of every run); the digests are the same
-    from _sha256 import sha256  # Python 3.10, 3.11
-except ImportError:
-    try:
-        from _sha2 import sha256  # Python 3.12+
-    except ImportError:
-        from hashlib import sha256
+from kcompat.model import Artifact, Finding, Severity, sha256
 
 
 def matches(rule: Rule, selectors: list[str]) -> bool:
